@@ -1,0 +1,47 @@
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Write a file so readers see either the old content or the new, never a torn one. */
+export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    await writeFile(tmp, content);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Publish a set of files as one directory: stage them in a sibling temp directory, then swap it
+ * into place, so a reader (or a crash) never sees half of a run's artifacts.
+ */
+export async function writeDirectoryAtomic(dir: string, files: ReadonlyMap<string, string | Uint8Array>): Promise<void> {
+  const parent = dirname(dir);
+  await mkdir(parent, { recursive: true });
+  const stamp = `${process.pid}.${Date.now()}`;
+  const staged = join(parent, `.${basename(dir)}.${stamp}.staged`);
+  const retired = join(parent, `.${basename(dir)}.${stamp}.retired`);
+  await mkdir(staged, { recursive: true });
+  try {
+    for (const [name, content] of files) await writeFile(join(staged, name), content);
+    let hadPrevious = true;
+    try {
+      await rename(dir, retired);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      hadPrevious = false;
+    }
+    try {
+      await rename(staged, dir);
+    } catch (err) {
+      if (hadPrevious) await rename(retired, dir);
+      throw err;
+    }
+    if (hadPrevious) await rm(retired, { recursive: true, force: true });
+  } finally {
+    await rm(staged, { recursive: true, force: true });
+  }
+}
