@@ -1,0 +1,278 @@
+import { firstValueFrom, take, toArray } from 'rxjs';
+import type { IsoDate } from '../core/dates.js';
+import type { JsonValue } from '../core/json.js';
+import type { Logger } from '../core/log.js';
+import type { TradingCalendar } from '../calendar/calendar.js';
+import type { PointInTimeMarket } from '../data/panel.js';
+import type { KairosConfig } from '../config/schema.js';
+import type { Holdings, RunSnapshot, StrategyState } from '../state/store.js';
+import type { Alert } from '../validation/alerts.js';
+import { applyRiskStage, type RiskStageResult } from '../risk/risk-stage.js';
+import { generateTrades, type TradeRow } from '../trading/trades.js';
+import { EventBus, type SignalEvent } from './bus.js';
+import { decideDue, type DueReason } from './scheduler.js';
+import { equalAllocations, fixedAllocations, netSleeves, sharpeAllocations, type SleeveAllocation } from './aggregator.js';
+import type { LoadedStrategy } from './strategy-loader.js';
+import type { SleeveTarget } from './strategy.js';
+
+export interface SessionInputs {
+  readonly date: IsoDate;
+  readonly runId: string;
+  readonly market: PointInTimeMarket;
+  readonly calendar: TradingCalendar;
+  readonly strategies: readonly LoadedStrategy[];
+  /** State left by the last run before `date` (null on a first run). */
+  readonly prior: RunSnapshot | null;
+  /** What the book holds going into `date`. */
+  readonly holdings: Holdings;
+  /** Capital the target weights are fractions of. */
+  readonly portfolioValue: number;
+  /** Strategy ids to rebalance whatever their schedule says (manual runs). */
+  readonly forced: ReadonlySet<string>;
+  /** Trailing Sharpe per strategy id, for the `sharpe` allocation scheme. */
+  readonly sleeveSharpes?: ReadonlyMap<string, number>;
+  readonly config: KairosConfig;
+  readonly log: Logger;
+}
+
+export interface SleeveOutcome {
+  readonly strategyId: string;
+  readonly status: SignalEvent['status'];
+  readonly reason: DueReason;
+  readonly allocation: number;
+  readonly weights: Float64Array;
+  readonly targets: readonly SleeveTarget[];
+  readonly lastRebalance: IsoDate | null;
+  readonly nextRebalance: IsoDate;
+  readonly notes: readonly string[];
+  readonly error?: string;
+}
+
+export interface SessionResult {
+  readonly date: IsoDate;
+  readonly tickers: readonly string[];
+  readonly sleeves: readonly SleeveOutcome[];
+  /** Σ allocation × sleeve, before the risk stage. */
+  readonly net: Float64Array;
+  /** Prior book weights at today's close (zeros on a first run). */
+  readonly priorWeights: Float64Array;
+  readonly hasPrior: boolean;
+  readonly risk: RiskStageResult;
+  readonly prices: Float64Array;
+  readonly currentShares: Float64Array;
+  readonly targetShares: Float64Array;
+  readonly trades: readonly TradeRow[];
+  readonly portfolioValue: number;
+  readonly alerts: readonly Alert[];
+  /** What to commit once the run's artifacts are safely written. */
+  readonly snapshot: RunSnapshot;
+}
+
+/**
+ * One session through the whole pipeline, the same for `kairos run`, `kairos rebalance` and replay:
+ * due strategies publish fresh signals on the bus, the rest publish their held signal; the
+ * aggregator nets what arrives; then the risk stage and trade generation. Pure apart from the
+ * strategies' own code: nothing is written here.
+ */
+export async function runSession(inputs: SessionInputs, bus: EventBus = new EventBus()): Promise<SessionResult> {
+  const { market, strategies, date } = inputs;
+  const size = market.tickers.length;
+  const allocations = resolveAllocations(inputs);
+
+  const collected = firstValueFrom(bus.topic('signals').pipe(take(strategies.length), toArray()));
+  const dueInfo = new Map<string, { reason: DueReason; nextRebalance: IsoDate; lastRebalance: IsoDate | null; custom: JsonValue }>();
+  for (const strategy of strategies) {
+    const state = inputs.prior?.strategies[strategy.id] ?? null;
+    const decision = decideDue(strategy.schedule, inputs.calendar, date, state, inputs.forced.has(strategy.id));
+    const event = decision.due ? await freshSignal(strategy, state, inputs) : heldSignal(strategy.id, date, state, market.tickers, inputs.log);
+    const lastRebalance = event.status === 'rebalanced' ? date : (state?.lastRebalance ?? null);
+    dueInfo.set(strategy.id, { reason: decision.reason, nextRebalance: decision.nextRebalance, lastRebalance, custom: event.status === 'rebalanced' ? (event.strategyState ?? null) : (state?.custom ?? null) });
+    bus.publish(event);
+  }
+  const events = await collected;
+
+  const sleeves: SleeveOutcome[] = events.map((event) => {
+    const info = dueInfo.get(event.strategyId)!;
+    return {
+      strategyId: event.strategyId,
+      status: event.status,
+      reason: info.reason,
+      allocation: allocations.get(event.strategyId)!,
+      weights: event.weights,
+      targets: event.targets,
+      lastRebalance: info.lastRebalance,
+      nextRebalance: info.nextRebalance,
+      notes: event.notes,
+      ...(event.error !== undefined ? { error: event.error } : {}),
+    };
+  });
+  const alerts: Alert[] = sleeves
+    .filter((s) => s.status === 'failed')
+    .map((s) => ({
+      severity: strategies.find((st) => st.id === s.strategyId)!.onError === 'critical' ? 'CRITICAL' : 'WARNING',
+      check: `strategy.${s.strategyId}`,
+      message: `strategy ${s.strategyId} failed and its previous signal is held: ${s.error}`,
+    }));
+
+  const net = netSleeves(sleeves, sleeves.map((s) => s.allocation), size);
+  const prices = market.field('close');
+  const currentShares = sharesVector(inputs.holdings, market.tickers);
+  const hasPrior = inputs.holdings.positions.length > 0;
+  const priorWeights = weightsOf(currentShares, prices, inputs.portfolioValue);
+  const risk = applyRiskStage({ target: net, prior: hasPrior ? priorWeights : null, market, config: inputs.config.risk });
+  const trades = generateTrades({
+    tickers: market.tickers,
+    targetWeights: risk.weights,
+    currentShares,
+    prices,
+    portfolioValue: inputs.portfolioValue,
+    minTradeValue: inputs.config.trading.min_trade_value,
+  });
+  const targetShares = sharesAfterTrades(currentShares, trades, market.tickers);
+  const snapshot = nextSnapshot(inputs, sleeves, dueInfo, targetShares, prices);
+  return { date, tickers: market.tickers, sleeves, net, priorWeights, hasPrior, risk, prices, currentShares, targetShares, trades, portfolioValue: inputs.portfolioValue, alerts, snapshot };
+}
+
+function resolveAllocations(inputs: SessionInputs): Map<string, number> {
+  const { strategies, config } = inputs;
+  let list: SleeveAllocation[];
+  if (config.allocation.scheme === 'equal') list = equalAllocations(strategies.map((s) => s.id));
+  else if (config.allocation.scheme === 'sharpe') list = sharpeAllocations(strategies.map((s) => ({ id: s.id, sharpe: inputs.sleeveSharpes?.get(s.id) ?? Number.NaN })));
+  else list = fixedAllocations(strategies.map((s) => ({ id: s.id, allocation: s.allocation })), config.allocation.normalize);
+  return new Map(list.map((a) => [a.strategyId, a.allocation]));
+}
+
+async function freshSignal(strategy: LoadedStrategy, state: StrategyState | null, inputs: SessionInputs): Promise<SignalEvent> {
+  const { market, date } = inputs;
+  const log = inputs.log.child({ strategy: strategy.id });
+  try {
+    const output = await strategy.definition.rebalance({
+      strategyId: strategy.id,
+      date,
+      params: strategy.params,
+      market,
+      state: state?.custom ?? null,
+      priorSleeve: new Map(Object.entries(state?.signal ?? {})),
+      calendar: inputs.calendar,
+      log,
+    });
+    const weights = densify(output.targets, market.tickers, strategy.id);
+    return {
+      topic: `signals.${strategy.id}`,
+      strategyId: strategy.id,
+      date,
+      status: 'rebalanced',
+      weights,
+      targets: [...output.targets].sort((a, b) => compareTickers(a.ticker, b.ticker)),
+      notes: output.notes ?? [],
+      strategyState: output.state ?? null,
+    };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    log.error({ err: message }, 'strategy failed; holding its previous signal');
+    const held = heldSignal(strategy.id, date, state, market.tickers, inputs.log);
+    return { ...held, status: 'failed', error: message };
+  }
+}
+
+function heldSignal(strategyId: string, date: IsoDate, state: StrategyState | null, tickers: readonly string[], log: Logger): SignalEvent {
+  const weights = new Float64Array(tickers.length);
+  const notes: string[] = [];
+  for (const [ticker, weight] of Object.entries(state?.signal ?? {})) {
+    const i = indexOf(tickers, ticker);
+    if (i < 0) {
+      notes.push(`held ${ticker} (${weight}) has no market data on ${date}; dropped from the sleeve`);
+      log.warn({ strategy: strategyId, ticker }, 'held name has no market data; dropped');
+      continue;
+    }
+    weights[i] = weight;
+  }
+  return { topic: `signals.${strategyId}`, strategyId, date, status: 'held', weights, targets: [], notes };
+}
+
+/** A strategy's targets as a dense vector; a NaN, unknown or duplicate name fails that strategy. */
+function densify(targets: readonly SleeveTarget[], tickers: readonly string[], strategyId: string): Float64Array {
+  const weights = new Float64Array(tickers.length);
+  const seen = new Set<string>();
+  for (const t of targets) {
+    if (!Number.isFinite(t.weight)) throw new Error(`${strategyId} returned a non-finite weight for ${t.ticker}: ${t.weight}`);
+    const i = indexOf(tickers, t.ticker);
+    if (i < 0) throw new Error(`${strategyId} returned an unknown ticker: ${t.ticker}`);
+    if (seen.has(t.ticker)) throw new Error(`${strategyId} returned ${t.ticker} twice`);
+    seen.add(t.ticker);
+    weights[i] = t.weight;
+  }
+  return weights;
+}
+
+function sharesVector(holdings: Holdings, tickers: readonly string[]): Float64Array {
+  const shares = new Float64Array(tickers.length);
+  for (const p of holdings.positions) {
+    const i = indexOf(tickers, p.ticker);
+    if (i >= 0) shares[i] = p.shares;
+  }
+  return shares;
+}
+
+function weightsOf(shares: Float64Array, prices: Float64Array, portfolioValue: number): Float64Array {
+  const w = new Float64Array(shares.length);
+  for (let i = 0; i < shares.length; i++) if (shares[i] !== 0) w[i] = (shares[i]! * prices[i]!) / portfolioValue;
+  return w;
+}
+
+function sharesAfterTrades(current: Float64Array, trades: readonly TradeRow[], tickers: readonly string[]): Float64Array {
+  const shares = Float64Array.from(current);
+  for (const t of trades) {
+    const i = indexOf(tickers, t.ticker);
+    shares[i]! += t.action === 'BUY' ? t.shares : -t.shares;
+  }
+  return shares;
+}
+
+function nextSnapshot(
+  inputs: SessionInputs,
+  sleeves: readonly SleeveOutcome[],
+  info: ReadonlyMap<string, { lastRebalance: IsoDate | null; custom: JsonValue }>,
+  shares: Float64Array,
+  prices: Float64Array,
+): RunSnapshot {
+  const tickers = inputs.market.tickers;
+  const strategies: Record<string, StrategyState> = {};
+  for (const sleeve of sleeves) {
+    const signal: Record<string, number> = {};
+    sleeve.weights.forEach((w, i) => {
+      if (w !== 0) signal[tickers[i]!] = w;
+    });
+    strategies[sleeve.strategyId] = { lastRebalance: info.get(sleeve.strategyId)!.lastRebalance, signal, custom: info.get(sleeve.strategyId)!.custom };
+  }
+  const positions: { ticker: string; shares: number }[] = [];
+  let invested = 0;
+  shares.forEach((s, i) => {
+    if (s === 0) return;
+    positions.push({ ticker: tickers[i]!, shares: s });
+    invested += s * prices[i]!;
+  });
+  return { runId: inputs.runId, date: inputs.date, strategies, holdings: { asOf: inputs.date, cash: roundCents(inputs.portfolioValue - invested), positions } };
+}
+
+/** Tickers are sorted, so a binary search finds a name without building a map per session. */
+export function indexOf(tickers: readonly string[], ticker: string): number {
+  let lo = 0;
+  let hi = tickers.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const t = tickers[mid]!;
+    if (t === ticker) return mid;
+    if (t < ticker) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+export function compareTickers(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function roundCents(x: number): number {
+  return Math.round(x * 100) / 100;
+}

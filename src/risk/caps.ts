@@ -1,0 +1,345 @@
+/**
+ * Position and sector caps that still hold after normalisation.
+ *
+ * The seed clips each weight once and renormalises, which pushes the clipped names back over
+ * the cap. Here the budget is water-filled instead: every name gets `level × base`, the names and
+ * sectors that would exceed their cap are pinned at it, and the freed budget raises the level of
+ * everyone else until nothing exceeds a cap. Budget that no name can absorb is cash.
+ */
+
+/** Numerical slack of the water-filling: a weight may exceed a cap by at most this much. */
+export const CAP_TOLERANCE = 1e-12;
+/**
+ * Slack for reporting: a name or sector within this of its cap is "binding", and unallocated
+ * budget below it is rounding (each name may be clamped by CAP_TOLERANCE), not cash.
+ */
+export const BINDING_SLACK = 1e-9;
+
+export interface CapsInput {
+  /**
+   * Base weights aligned with `market.tickers`. Long-only: only the proportions matter. A negative
+   * entry switches to the long/short rules (see `applyCaps`).
+   */
+  readonly weights: Float64Array;
+  /** Sector id per name; −1 = no sector (only the position cap applies). */
+  readonly sectorIds: Int32Array;
+  readonly positionCap: number;
+  /** Cap on Σ|w| per sector id. */
+  readonly sectorCaps: Float64Array;
+  /** Total the long side should reach; for a long-only book, the book's total. */
+  readonly budget: number;
+}
+
+export interface CapsResult {
+  readonly weights: Float64Array;
+  /** Part of the budget the caps leave unallocated (0 when a fully invested book is feasible). */
+  readonly cash: number;
+  /** Indices of names at the position cap. */
+  readonly bindingPositions: Int32Array;
+  /** Sector ids whose Σ|w| is at its cap. */
+  readonly bindingSectors: Int32Array;
+}
+
+/**
+ * Long-only: returns w with every w_i ≤ positionCap, every sector sum ≤ its cap and Σw = budget
+ * when some book satisfies the caps; otherwise Σw < budget and `cash` is the difference. Names
+ * whose caps do not bind keep their base proportions, so their relative order is preserved.
+ *
+ * Long/short (any negative weight, the netted book): both sides are first clipped (|w| to the
+ * position cap, then each sector's Σ|w| scaled down to its cap). The short side stays clipped:
+ * re-inflating it would add gross exposure and borrow the strategies never asked for. The long
+ * side is water-filled again, towards `budget`, within the sector room the clipped shorts leave.
+ */
+export function applyCaps(input: CapsInput): CapsResult {
+  validateCapsInput(input);
+  const { weights, sectorIds, positionCap, sectorCaps, budget } = input;
+  const clipped = clipToCaps(weights, sectorIds, positionCap, sectorCaps);
+
+  const longBase = new Float64Array(weights.length);
+  const longCapacity = Float64Array.from(sectorCaps);
+  for (let i = 0; i < weights.length; i++) {
+    const w = weights[i]!;
+    if (w > 0) longBase[i] = w;
+    const sector = sectorIds[i]!;
+    const c = clipped[i]!;
+    if (c < 0 && sector >= 0) longCapacity[sector] = Math.max(0, longCapacity[sector]! + c);
+  }
+
+  const result = waterFill(scaledToUnitMax(longBase), sectorIds, positionCap, longCapacity, budget);
+  let longTotal = 0;
+  for (let i = 0; i < result.length; i++) {
+    const c = clipped[i]!;
+    if (c < 0) result[i] = c;
+    else longTotal += result[i]!;
+  }
+  const unallocated = budget - longTotal;
+  return {
+    weights: result,
+    cash: unallocated > BINDING_SLACK ? unallocated : 0,
+    bindingPositions: bindingPositions(result, positionCap),
+    bindingSectors: bindingSectors(weights, result, sectorIds, sectorCaps),
+  };
+}
+
+/**
+ * Clipping only, no re-inflation: |w_i| ≤ positionCap, then every sector over its cap scaled down
+ * proportionally (which keeps the position caps). Used for the short side and for a prior book
+ * that drifted over its caps.
+ */
+export function clipToCaps(
+  weights: Float64Array,
+  sectorIds: Int32Array,
+  positionCap: number,
+  sectorCaps: Float64Array,
+): Float64Array {
+  const out = new Float64Array(weights.length);
+  const sectorGross = new Float64Array(sectorCaps.length);
+  for (let i = 0; i < weights.length; i++) {
+    const w = weights[i]!;
+    const clippedW = Math.sign(w) * Math.min(Math.abs(w), positionCap);
+    out[i] = clippedW;
+    const sector = sectorIds[i]!;
+    if (sector >= 0) sectorGross[sector] = sectorGross[sector]! + Math.abs(clippedW);
+  }
+  const sectorScale = new Float64Array(sectorCaps.length);
+  for (let s = 0; s < sectorCaps.length; s++) {
+    const gross = sectorGross[s]!;
+    sectorScale[s] = gross > sectorCaps[s]! ? sectorCaps[s]! / gross : 1;
+  }
+  for (let i = 0; i < out.length; i++) {
+    const sector = sectorIds[i]!;
+    if (sector >= 0) out[i] = out[i]! * sectorScale[sector]!;
+  }
+  return out;
+}
+
+const FREE = 0;
+const PINNED = 1;
+const IN_FULL_SECTOR = 2;
+
+/**
+ * Nested water-filling of `budget` over non-negative `base` weights.
+ *
+ * Free names get level × base_i; PINNED names sit at the position cap; a FULL sector holds exactly
+ * its capacity, spread over its names by the same rule one level down (`fillWithinCap`).
+ * Each round recomputes the level from the budget left after pinned names and full sectors, pins
+ * every free name above the cap and, only once no name is above it, fills every sector above
+ * its capacity.
+ *
+ * Termination: a round that changes anything either moves a FREE name to PINNED or marks a
+ * sector FULL, and neither is ever undone (names leave PINNED only into a FULL sector). So
+ * (free names + non-full sectors) strictly decreases and there are at most n + sectors + 1 rounds.
+ *
+ * Exactness: what is pinned or filled was receiving more than it keeps, so the budget left for
+ * the remaining free names exceeds level × their base and the level only rises. A name or sector
+ * over its cap at some level is therefore over it at the final level too: the result is the
+ * unique fixed point w_i = min(cap, μ_s·base_i) with μ_s = level unless sector s is full.
+ */
+function waterFill(
+  base: Float64Array,
+  sectorIds: Int32Array,
+  positionCap: number,
+  sectorCapacity: Float64Array,
+  budget: number,
+): Float64Array {
+  const n = base.length;
+  const state = new Uint8Array(n);
+  const sectorFull = new Uint8Array(sectorCapacity.length);
+  const maxRounds = n + sectorCapacity.length + 1;
+  for (let round = 0; round < maxRounds; round++) {
+    const level = freeLevel(base, state, sectorFull, sectorCapacity, positionCap, budget);
+    if (pinNamesOverCap(base, state, level, positionCap)) continue;
+    if (markSectorsOverCapacity(base, sectorIds, state, sectorFull, sectorCapacity, level, positionCap)) continue;
+    return assemble(base, sectorIds, state, sectorFull, sectorCapacity, level, positionCap);
+  }
+  throw new Error(`water-filling did not settle within ${maxRounds} rounds (bound violated)`);
+}
+
+/**
+ * The level as "budget left over free base": a name gets left × (base / freeBase). Dividing the
+ * base first keeps every factor ≤ 1, so a tiny free base cannot overflow the level to Infinity.
+ */
+interface Level {
+  readonly left: number;
+  readonly freeBase: number;
+}
+
+function allocation(level: Level, base: number): number {
+  return level.freeBase > 0 ? level.left * (base / level.freeBase) : 0;
+}
+
+function freeLevel(
+  base: Float64Array,
+  state: Uint8Array,
+  sectorFull: Uint8Array,
+  sectorCapacity: Float64Array,
+  positionCap: number,
+  budget: number,
+): Level {
+  let fixed = 0;
+  let freeBase = 0;
+  for (let i = 0; i < base.length; i++) {
+    if (state[i] === FREE) freeBase += base[i]!;
+    else if (state[i] === PINNED) fixed += positionCap;
+  }
+  for (let s = 0; s < sectorFull.length; s++) if (sectorFull[s] === 1) fixed += sectorCapacity[s]!;
+  return { left: Math.max(0, budget - fixed), freeBase };
+}
+
+function pinNamesOverCap(base: Float64Array, state: Uint8Array, level: Level, positionCap: number): boolean {
+  let pinned = false;
+  for (let i = 0; i < base.length; i++) {
+    if (state[i] === FREE && allocation(level, base[i]!) > positionCap + CAP_TOLERANCE) {
+      state[i] = PINNED;
+      pinned = true;
+    }
+  }
+  return pinned;
+}
+
+function markSectorsOverCapacity(
+  base: Float64Array,
+  sectorIds: Int32Array,
+  state: Uint8Array,
+  sectorFull: Uint8Array,
+  sectorCapacity: Float64Array,
+  level: Level,
+  positionCap: number,
+): boolean {
+  const demand = new Float64Array(sectorCapacity.length);
+  for (let i = 0; i < base.length; i++) {
+    const sector = sectorIds[i]!;
+    if (sector < 0 || sectorFull[sector] === 1) continue;
+    demand[sector] = demand[sector]! + (state[i] === PINNED ? positionCap : allocation(level, base[i]!));
+  }
+  let filled = false;
+  for (let s = 0; s < demand.length; s++) {
+    if (sectorFull[s] === 0 && demand[s]! > sectorCapacity[s]! + CAP_TOLERANCE) {
+      sectorFull[s] = 1;
+      filled = true;
+    }
+  }
+  if (filled) {
+    for (let i = 0; i < base.length; i++) {
+      const sector = sectorIds[i]!;
+      if (sector >= 0 && sectorFull[sector] === 1) state[i] = IN_FULL_SECTOR;
+    }
+  }
+  return filled;
+}
+
+function assemble(
+  base: Float64Array,
+  sectorIds: Int32Array,
+  state: Uint8Array,
+  sectorFull: Uint8Array,
+  sectorCapacity: Float64Array,
+  level: Level,
+  positionCap: number,
+): Float64Array {
+  const out = new Float64Array(base.length);
+  for (let i = 0; i < base.length; i++) {
+    if (state[i] === FREE) out[i] = Math.min(positionCap, allocation(level, base[i]!));
+    else if (state[i] === PINNED) out[i] = positionCap;
+  }
+  for (let s = 0; s < sectorFull.length; s++) {
+    if (sectorFull[s] === 1) fillWithinCap(base, membersOf(sectorIds, s), positionCap, sectorCapacity[s]!, out);
+  }
+  return out;
+}
+
+function membersOf(sectorIds: Int32Array, sector: number): Int32Array {
+  let count = 0;
+  for (let i = 0; i < sectorIds.length; i++) if (sectorIds[i] === sector) count++;
+  const members = new Int32Array(count);
+  let k = 0;
+  for (let i = 0; i < sectorIds.length; i++) if (sectorIds[i] === sector) members[k++] = i;
+  return members;
+}
+
+/**
+ * Spreads `amount` over `members` in proportion to base, none above the position cap: the
+ * one-sector case of `waterFill`. The caller only fills a sector whose demand exceeded `amount`,
+ * so its members can absorb it; each round pins at least one member or stops (≤ members + 1).
+ */
+function fillWithinCap(
+  base: Float64Array,
+  members: Int32Array,
+  positionCap: number,
+  amount: number,
+  out: Float64Array,
+): void {
+  const pinned = new Uint8Array(members.length);
+  let pinnedCount = 0;
+  let level: Level = { left: 0, freeBase: 0 };
+  for (let round = 0; round <= members.length; round++) {
+    let freeBase = 0;
+    for (let k = 0; k < members.length; k++) if (pinned[k] === 0) freeBase += base[members[k]!]!;
+    level = { left: Math.max(0, amount - pinnedCount * positionCap), freeBase };
+    let changed = false;
+    for (let k = 0; k < members.length; k++) {
+      if (pinned[k] === 0 && allocation(level, base[members[k]!]!) > positionCap + CAP_TOLERANCE) {
+        pinned[k] = 1;
+        pinnedCount++;
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  for (let k = 0; k < members.length; k++) {
+    const i = members[k]!;
+    out[i] = pinned[k] === 1 ? positionCap : Math.min(positionCap, allocation(level, base[i]!));
+  }
+}
+
+function bindingPositions(weights: Float64Array, positionCap: number): Int32Array {
+  const indices: number[] = [];
+  for (let i = 0; i < weights.length; i++) if (Math.abs(weights[i]!) >= positionCap - BINDING_SLACK) indices.push(i);
+  return Int32Array.from(indices);
+}
+
+/** Sectors at their cap that wanted weight (a zero cap binds only if some member asked for weight). */
+function bindingSectors(requested: Float64Array, weights: Float64Array, sectorIds: Int32Array, sectorCaps: Float64Array): Int32Array {
+  const gross = sectorGross(weights, sectorIds, sectorCaps.length);
+  const wanted = sectorGross(requested, sectorIds, sectorCaps.length);
+  const sectors: number[] = [];
+  for (let s = 0; s < gross.length; s++) if (wanted[s]! > 0 && gross[s]! >= sectorCaps[s]! - BINDING_SLACK) sectors.push(s);
+  return Int32Array.from(sectors);
+}
+
+/** Only proportions matter; scaling to max 1 keeps sums of subnormal bases from losing precision. */
+function scaledToUnitMax(base: Float64Array): Float64Array {
+  let max = 0;
+  for (let i = 0; i < base.length; i++) max = Math.max(max, base[i]!);
+  if (max === 0) return base;
+  const scaled = new Float64Array(base.length);
+  for (let i = 0; i < base.length; i++) scaled[i] = base[i]! / max;
+  return scaled;
+}
+
+/** Σ|w| per sector id. */
+export function sectorGross(weights: Float64Array, sectorIds: Int32Array, sectorCount: number): Float64Array {
+  const gross = new Float64Array(sectorCount);
+  for (let i = 0; i < weights.length; i++) {
+    const sector = sectorIds[i]!;
+    if (sector >= 0) gross[sector] = gross[sector]! + Math.abs(weights[i]!);
+  }
+  return gross;
+}
+
+function validateCapsInput({ weights, sectorIds, positionCap, sectorCaps, budget }: CapsInput): void {
+  if (sectorIds.length !== weights.length) {
+    throw new RangeError(`sectorIds has ${sectorIds.length} entries for ${weights.length} weights`);
+  }
+  if (!(positionCap >= 0 && Number.isFinite(positionCap))) throw new RangeError(`position cap must be ≥ 0, got ${positionCap}`);
+  if (!(budget >= 0 && Number.isFinite(budget))) throw new RangeError(`budget must be ≥ 0, got ${budget}`);
+  for (let s = 0; s < sectorCaps.length; s++) {
+    const cap = sectorCaps[s]!;
+    if (!(cap >= 0 && Number.isFinite(cap))) throw new RangeError(`sector cap ${s} must be ≥ 0, got ${cap}`);
+  }
+  for (let i = 0; i < weights.length; i++) {
+    if (!Number.isFinite(weights[i]!)) throw new RangeError(`weight ${i} is not finite: ${weights[i]}`);
+    const sector = sectorIds[i]!;
+    if (sector < -1 || sector >= sectorCaps.length) throw new RangeError(`sector id ${sector} of name ${i} has no cap`);
+  }
+}

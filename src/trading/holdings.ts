@@ -1,0 +1,196 @@
+import { readFile } from 'node:fs/promises';
+import { CsvError, parse } from 'csv-parse/sync';
+import type { IsoDate } from '../core/dates.js';
+import { DataError } from '../core/errors.js';
+import type { PointInTimeMarket } from '../data/panel.js';
+import type { Holdings } from '../state/store.js';
+
+/** Ticker of the row that carries the cash balance in a holdings file. */
+export const CASH_TICKER = 'CASH';
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+export interface HoldingPosition {
+  readonly ticker: string;
+  /** Whole shares, never 0. */
+  readonly shares: number;
+  /** Close at D, or the file's price where the market has none. */
+  readonly price: number;
+}
+
+export interface ParsedHoldings {
+  /** Sorted by ticker. */
+  readonly positions: readonly HoldingPosition[];
+  readonly cash: number;
+}
+
+export interface HoldingsContext {
+  /** File name used in error messages. */
+  readonly source: string;
+  readonly date: IsoDate;
+  /** The market's sorted tickers and their closes at D, aligned. */
+  readonly tickers: readonly string[];
+  readonly closes: Float64Array;
+}
+
+interface FileLayout {
+  /** Column holding the share count. */
+  readonly sharesColumn: string;
+  readonly allowShorts: boolean;
+  readonly allowCashRow: boolean;
+}
+
+/**
+ * A broker holdings file: `ticker,shares[,price]`, plus an optional `CASH` row whose shares
+ * column is the cash balance (may be negative: a margin debit). It describes a long-only account,
+ * so negative shares are an error. The price column is a fallback for names without a close at D.
+ */
+export function parseHoldingsCsv(text: string, context: HoldingsContext): ParsedHoldings {
+  return parsePositions(text, context, { sharesColumn: 'shares', allowShorts: false, allowCashRow: true });
+}
+
+/**
+ * A previous run's picks.csv used as `--prior-holdings`: shares from `target_shares`. Kairos
+ * writes it for the netted book, which may hold shorts, so negative share counts are accepted.
+ */
+export function parsePriorPicksCsv(text: string, context: HoldingsContext): ParsedHoldings {
+  return parsePositions(text, context, { sharesColumn: 'target_shares', allowShorts: true, allowCashRow: false });
+}
+
+/** `holdings`: a broker holdings file (`--holdings`); `picks`: a previous picks.csv (`--prior-holdings`). */
+export type HoldingsFileKind = 'holdings' | 'picks';
+
+/** Reads and validates a holdings or picks file against the market at D. */
+export async function readHoldingsFile(path: string, kind: HoldingsFileKind, market: PointInTimeMarket): Promise<Holdings> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new DataError(`${path}: cannot read ${kind} file (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const context: HoldingsContext = { source: path, date: market.date, tickers: market.tickers, closes: market.field('close') };
+  const parsed = kind === 'holdings' ? parseHoldingsCsv(text, context) : parsePriorPicksCsv(text, context);
+  return { asOf: market.date, cash: parsed.cash, positions: parsed.positions };
+}
+
+/** Shares per ticker as a dense vector aligned with `tickers` (0 where not held). */
+export function sharesVector(positions: readonly HoldingPosition[], tickers: readonly string[]): Float64Array {
+  const indexOf = new Map(tickers.map((ticker, i) => [ticker, i]));
+  const shares = new Float64Array(tickers.length);
+  for (const position of positions) {
+    const i = indexOf.get(position.ticker);
+    if (i === undefined) throw new RangeError(`${position.ticker} is not among the market's tickers`);
+    shares[i] = position.shares;
+  }
+  return shares;
+}
+
+/** Cash plus every position at its price. */
+export function holdingsValue(holdings: ParsedHoldings): number {
+  let value = holdings.cash;
+  for (const position of holdings.positions) value += position.shares * position.price;
+  return value;
+}
+
+interface RawRecord {
+  readonly record: string[];
+  readonly info: { readonly lines: number };
+}
+
+function parsePositions(text: string, context: HoldingsContext, layout: FileLayout): ParsedHoldings {
+  const records = readRecords(text, context.source);
+  const [header, ...rows] = records;
+  if (!header) throw new DataError(`${context.source}:1:1: empty file, expected a header with "ticker,${layout.sharesColumn}"`);
+  const columns = headerColumns(header, layout, context.source);
+  const tickerIndex = new Map(context.tickers.map((ticker, i) => [ticker, i]));
+  const firstLineOf = new Map<string, number>();
+  const positions: HoldingPosition[] = [];
+  let cash = 0;
+
+  for (const { record, info } of rows) {
+    const at = (column: number): string => `${context.source}:${info.lines}:${column + 1}`;
+    if (record.length !== header.record.length) {
+      throw new DataError(`${at(Math.min(record.length, header.record.length))}: expected ${header.record.length} fields, found ${record.length}`);
+    }
+    const ticker = record[columns.ticker]!;
+    if (ticker === '') throw new DataError(`${at(columns.ticker)}: empty ticker`);
+    const firstLine = firstLineOf.get(ticker);
+    if (firstLine !== undefined) throw new DataError(`${at(columns.ticker)}: duplicate ticker ${ticker} (first on line ${firstLine})`);
+    firstLineOf.set(ticker, info.lines);
+
+    const amountText = record[columns.shares]!;
+    const amount = parseDecimal(amountText);
+    if (amount === null) throw new DataError(`${at(columns.shares)}: ${layout.sharesColumn} "${amountText}" is not a number`);
+    if (layout.allowCashRow && ticker === CASH_TICKER) {
+      cash = amount;
+      continue;
+    }
+    if (!Number.isInteger(amount)) throw new DataError(`${at(columns.shares)}: ${layout.sharesColumn} ${amountText} of ${ticker} is not a whole number of shares`);
+    if (amount < 0 && !layout.allowShorts) throw new DataError(`${at(columns.shares)}: negative shares ${amountText} of ${ticker} in a long-only holdings file`);
+
+    const index = tickerIndex.get(ticker);
+    if (index === undefined) throw new DataError(`${at(columns.ticker)}: unknown ticker ${ticker} (not in the market data)`);
+    const filePrice = columns.price === null ? null : optionalPrice(record[columns.price]!, at(columns.price));
+    if (amount === 0) continue;
+    const close = context.closes[index]!;
+    // The market's close wins: it is the price every other stage uses for D.
+    const price = close > 0 && Number.isFinite(close) ? close : filePrice;
+    if (price === null) {
+      const where = filePrice === null && columns.price !== null ? ' or in the file' : '';
+      throw new DataError(`${at(columns.price ?? columns.ticker)}: ${ticker} has no price at ${context.date} in the market data${where}`);
+    }
+    positions.push({ ticker, shares: amount + 0, price });
+  }
+  positions.sort((a, b) => (a.ticker < b.ticker ? -1 : a.ticker > b.ticker ? 1 : 0));
+  return { positions, cash };
+}
+
+function readRecords(text: string, source: string): RawRecord[] {
+  try {
+    const records: unknown = parse(text, { bom: true, info: true, trim: true, skip_empty_lines: true, relax_column_count: true });
+    // csv-parse's typings do not model `info: true`, which wraps each record with its line number.
+    return records as RawRecord[];
+  } catch (error) {
+    if (error instanceof CsvError) {
+      const line = typeof error.lines === 'number' ? error.lines : 0;
+      const column = typeof error.column === 'number' ? error.column + 1 : 1;
+      throw new DataError(`${source}:${line}:${column}: malformed CSV (${error.message})`);
+    }
+    throw error;
+  }
+}
+
+function headerColumns(
+  header: RawRecord,
+  layout: FileLayout,
+  source: string,
+): { ticker: number; shares: number; price: number | null } {
+  const names = header.record.map((name) => name.toLowerCase());
+  const seen = new Set<string>();
+  names.forEach((name, column) => {
+    if (seen.has(name)) throw new DataError(`${source}:${header.info.lines}:${column + 1}: duplicate column "${name}"`);
+    seen.add(name);
+  });
+  const required = (name: string): number => {
+    const column = names.indexOf(name);
+    if (column < 0) {
+      throw new DataError(`${source}:${header.info.lines}:1: missing column "${name}" (header: ${header.record.join(',')})`);
+    }
+    return column;
+  };
+  const price = names.indexOf('price');
+  return { ticker: required('ticker'), shares: required(layout.sharesColumn), price: price < 0 ? null : price };
+}
+
+function parseDecimal(text: string): number | null {
+  if (!DECIMAL.test(text)) return null;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : null;
+}
+
+/** An empty price cell means "not given"; anything else must be a positive number. */
+function optionalPrice(text: string, at: string): number | null {
+  if (text === '') return null;
+  const price = parseDecimal(text);
+  if (price === null || price <= 0) throw new DataError(`${at}: price "${text}" is not a positive number`);
+  return price;
+}

@@ -1,0 +1,138 @@
+import type { IsoDate } from '../core/dates.js';
+import type { PointInTimeMarket, RegimeLabel } from '../data/panel.js';
+import type { ValidationConfig } from '../config/schema.js';
+import type { Alert } from './alerts.js';
+
+export interface DataFreshness {
+  readonly feat_matrix_latest: IsoDate | null;
+  readonly sep_base_latest: IsoDate | null;
+  readonly regime_latest: IsoDate | null;
+}
+
+/**
+ * Seed §7.1 checks that run before any strategy: data freshness, signal quality, universe health.
+ * `market` is null when the requested date has no data at all (itself a CRITICAL finding).
+ */
+export function preRebalanceChecks(date: IsoDate, freshness: DataFreshness, market: PointInTimeMarket | null, config: ValidationConfig): Alert[] {
+  const alerts: Alert[] = [...freshnessAlerts(date, freshness)];
+  if (market === null) return alerts;
+  alerts.push(...universeAlerts(market, config), ...signalAlerts(market, config));
+  return alerts;
+}
+
+function freshnessAlerts(date: IsoDate, freshness: DataFreshness): Alert[] {
+  const alerts: Alert[] = [];
+  for (const [table, latest] of [
+    ['sep_base', freshness.sep_base_latest],
+    ['feat_matrix_v2', freshness.feat_matrix_latest],
+  ] as const) {
+    if (latest === null) alerts.push({ severity: 'CRITICAL', check: `data_freshness.${table}`, message: `${table} has no rows` });
+    else if (latest < date) alerts.push({ severity: 'CRITICAL', check: `data_freshness.${table}`, message: `${table} ends ${latest}, before the requested date ${date} (stale data)` });
+  }
+  if (freshness.regime_latest !== null && freshness.regime_latest < date) {
+    alerts.push({ severity: 'WARNING', check: 'data_freshness.regime', message: `regime ends ${freshness.regime_latest}, before ${date}` });
+  }
+  return alerts;
+}
+
+/** Names with a sector, a positive vol and ADV at or above the liquidity threshold. */
+function liquidUniverse(market: PointInTimeMarket, minAdv: number): number[] {
+  const vol = market.field('volBlend');
+  const adv = market.field('adv20');
+  const members: number[] = [];
+  for (let i = 0; i < market.tickers.length; i++) {
+    if (market.sectors[i] != null && vol[i]! > 0 && adv[i]! >= minAdv) members.push(i);
+  }
+  return members;
+}
+
+function universeAlerts(market: PointInTimeMarket, config: ValidationConfig): Alert[] {
+  const members = liquidUniverse(market, config.min_adv);
+  const alerts: Alert[] = [];
+  const n = members.length;
+  if (n < config.min_universe) {
+    alerts.push({ severity: 'CRITICAL', check: 'universe.size', message: `${n} stocks pass the ADV filter (≥ ${config.min_adv}); at least ${config.min_universe} required` });
+  } else if (n < config.healthy_universe) {
+    alerts.push({ severity: 'WARNING', check: 'universe.size', message: `${n} stocks pass the ADV filter; ${config.healthy_universe} expected for a healthy universe` });
+  }
+  const perSector = new Map<string, number>();
+  for (const i of members) perSector.set(market.sectors[i]!, (perSector.get(market.sectors[i]!) ?? 0) + 1);
+  if (n > 0 && perSector.size < config.expected_sectors) {
+    alerts.push({ severity: 'WARNING', check: 'universe.sectors', message: `${perSector.size} sectors represented; ${config.expected_sectors} expected` });
+  }
+  for (const [sector, count] of [...perSector].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) {
+    if (count / n > config.max_sector_share) {
+      alerts.push({ severity: 'WARNING', check: 'universe.sector_share', message: `${sector} is ${(100 * count / n).toFixed(1)}% of the universe (max ${(100 * config.max_sector_share).toFixed(0)}%)` });
+    }
+  }
+  return alerts;
+}
+
+function signalAlerts(market: PointInTimeMarket, config: ValidationConfig): Alert[] {
+  const members = liquidUniverse(market, config.min_adv);
+  if (members.length === 0) return [];
+  const alpha = market.field('alpha');
+  const values = members.map((i) => alpha[i]!).filter((v) => Number.isFinite(v));
+  const alerts: Alert[] = [];
+  const nullShare = 1 - values.length / members.length;
+  if (nullShare > config.max_alpha_null_share) {
+    alerts.push({ severity: 'WARNING', check: 'signal.alpha_nulls', message: `${(100 * nullShare).toFixed(1)}% of liquid names have no alpha (max ${(100 * config.max_alpha_null_share).toFixed(0)}%)` });
+  }
+  if (values.length < 2) {
+    alerts.push({ severity: 'CRITICAL', check: 'signal.alpha_std', message: `only ${values.length} liquid names have an alpha value` });
+    return alerts;
+  }
+  const std = sampleStd(values);
+  if (std === 0) {
+    alerts.push({ severity: 'CRITICAL', check: 'signal.alpha_std', message: 'alpha has the same value for every name (cross-sectional std 0)' });
+    return alerts;
+  }
+  if (std < config.min_alpha_std) {
+    alerts.push({ severity: 'WARNING', check: 'signal.alpha_std', message: `cross-sectional alpha std ${std.toFixed(4)} < ${config.min_alpha_std}` });
+  }
+  const sorted = [...values].sort((a, b) => a - b);
+  const spread = (quantile(sorted, 0.9) - quantile(sorted, 0.1)) / std;
+  if (spread < config.min_alpha_spread) {
+    alerts.push({ severity: 'WARNING', check: 'signal.alpha_spread', message: `top-bottom alpha spread ${spread.toFixed(2)} std < ${config.min_alpha_spread}` });
+  }
+  return alerts;
+}
+
+export interface PostPickFacts {
+  readonly turnover: number;
+  readonly maxPosition: { ticker: string; weight: number } | null;
+  readonly regime: RegimeLabel | null;
+  readonly previousRegime: RegimeLabel | null;
+}
+
+/** Seed §7.2 rows that need the finished book: turnover, single-position size, regime change. */
+export function postPickChecks(facts: PostPickFacts, config: ValidationConfig): Alert[] {
+  const alerts: Alert[] = [];
+  if (facts.turnover > config.warn_turnover) {
+    alerts.push({ severity: 'WARNING', check: 'book.turnover', message: `turnover ${(100 * facts.turnover).toFixed(1)}% > ${(100 * config.warn_turnover).toFixed(0)}%` });
+  }
+  if (facts.maxPosition && Math.abs(facts.maxPosition.weight) > config.warn_position) {
+    alerts.push({ severity: 'WARNING', check: 'book.position_size', message: `${facts.maxPosition.ticker} is ${(100 * facts.maxPosition.weight).toFixed(2)}% of the book (> ${(100 * config.warn_position).toFixed(0)}%)` });
+  }
+  if (facts.regime && facts.previousRegime && (facts.regime.volRegime !== facts.previousRegime.volRegime || facts.regime.trendRegime !== facts.previousRegime.trendRegime)) {
+    alerts.push({ severity: 'INFO', check: 'regime.change', message: `regime changed from ${regimeName(facts.previousRegime)} to ${regimeName(facts.regime)}` });
+  }
+  return alerts;
+}
+
+export function regimeName(regime: RegimeLabel): string {
+  return `${regime.volRegime}_${regime.trendRegime}`;
+}
+
+function sampleStd(values: readonly number[]): number {
+  const mean = values.reduce((s, v) => s + v, 0) / values.length;
+  const ss = values.reduce((s, v) => s + (v - mean) ** 2, 0);
+  return Math.sqrt(ss / (values.length - 1));
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}

@@ -1,0 +1,85 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DataError } from '../src/core/errors.js';
+import { annualisedVol, bookReturnProfile, estimateBookVol, shrunkDailyVariance } from '../src/risk/volatility.js';
+import { fakeMarket } from './helpers/fake-market.js';
+
+/** Row-major T×n from per-session rows. */
+const matrix = (rows: number[][]): Float64Array => Float64Array.from(rows.flat());
+
+/** w'Σw with Σ = (1−δ)S + δ diag(S), S formed explicitly from mean-imputed returns. */
+function explicitVariance(rows: number[][], weights: number[], shrinkage: number): number {
+  const sessions = rows.length;
+  const n = weights.length;
+  const means = weights.map((_, i) => {
+    const seen = rows.map((r) => r[i]!).filter((r) => !Number.isNaN(r));
+    return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : 0;
+  });
+  const x = rows.map((r) => r.map((v, i) => (Number.isNaN(v) ? 0 : v - means[i]!)));
+  let variance = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < sessions; t++) s += x[t]![i]! * x[t]![j]!;
+      s /= sessions - 1;
+      variance += weights[i]! * weights[j]! * (i === j ? s : (1 - shrinkage) * s);
+    }
+  }
+  return variance;
+}
+
+describe('book volatility', () => {
+  it('matches a hand computation with a missing return', () => {
+    // Name 0: mean 0.01 → x = [0, −0.02, 0.02]; name 1: mean 0.01 over two returns → x = [0.01, −0.01, 0].
+    // p = ½x₀ + ½x₁ = [0.005, −0.015, 0.01]: Σp²/2 = 0.000175; diag term ¼(0.0004) + ¼(0.0001) = 0.000125.
+    const rows = [
+      [0.01, 0.02],
+      [-0.01, 0.0],
+      [0.03, Number.NaN],
+    ];
+    const profile = bookReturnProfile(matrix(rows), 3, Float64Array.from([0.5, 0.5]));
+    expect(profile.ownVarianceTerm).toBeCloseTo(0.000125, 15);
+    const daily = shrunkDailyVariance(profile, 0.3);
+    expect(daily).toBeCloseTo(0.7 * 0.000175 + 0.3 * 0.000125, 15);
+    expect(annualisedVol(daily)).toBeCloseTo(Math.sqrt(0.00016 * 252), 12);
+    expect(profile.thinHistoryNames).toBe(0);
+  });
+
+  it('counts held names observed on under half of the window', () => {
+    const rows = [
+      [0.01, Number.NaN, 0.5],
+      [0.02, Number.NaN, 0.5],
+      [0.0, 0.01, 0.5],
+    ];
+    expect(bookReturnProfile(matrix(rows), 3, Float64Array.from([0.5, 0.5, 0])).thinHistoryNames).toBe(1);
+  });
+
+  it('equals the explicit shrunk covariance quadratic form on random panels', () => {
+    const panel = fc.integer({ min: 1, max: 8 }).chain((n) =>
+      fc.record({
+        rows: fc.array(
+          fc.array(fc.oneof({ weight: 5, arbitrary: fc.double({ min: -0.1, max: 0.1, noNaN: true }) }, { weight: 1, arbitrary: fc.constant(Number.NaN) }), {
+            minLength: n,
+            maxLength: n,
+          }),
+          { minLength: 2, maxLength: 30 },
+        ),
+        weights: fc.array(fc.oneof(fc.constant(0), fc.double({ min: -0.5, max: 0.5, noNaN: true })), { minLength: n, maxLength: n }),
+        shrinkage: fc.double({ min: 0, max: 1, noNaN: true }),
+      }),
+    );
+    fc.assert(
+      fc.property(panel, ({ rows, weights, shrinkage }) => {
+        const fast = shrunkDailyVariance(bookReturnProfile(matrix(rows), rows.length, Float64Array.from(weights)), shrinkage);
+        expect(Math.abs(fast - explicitVariance(rows, weights, shrinkage))).toBeLessThanOrEqual(1e-14);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses to estimate from a history shorter than the window', () => {
+    const market = fakeMarket({ names: [{ ticker: 'A', returns: [0.01, 0.02, 0.03] }] });
+    expect(() => estimateBookVol(market, Float64Array.from([1]), 5, 0.3)).toThrow(DataError);
+    expect(() => estimateBookVol(market, Float64Array.from([1]), 5, 0.3)).toThrow(/needs 5 daily returns.*has 4/);
+  });
+});
