@@ -244,6 +244,26 @@ describe('applyCaps: properties', () => {
     );
   });
 
+  it('holds the caps for bases of any magnitude, subnormal to huge', () => {
+    const extremeArb = universeArb.chain((u) =>
+      fc.array(fc.oneof(fc.constant(0), fc.constant(Number.MIN_VALUE), fc.double({ min: Number.MIN_VALUE, max: 1e300, noNaN: true })), {
+        minLength: u.base.length,
+        maxLength: u.base.length,
+      }).map((base) => ({ ...u, base })),
+    );
+    fc.assert(
+      fc.property(extremeArb, (u) => {
+        const result = applyCaps(toInput(u));
+        for (const w of result.weights) expect(w).toBeLessThanOrEqual(u.positionCap + TOLERANCE);
+        sectorGross(result.weights, Int32Array.from(u.sectorIds), u.sectorCaps.length).forEach((gross, s) =>
+          expect(gross).toBeLessThanOrEqual(u.sectorCaps[s]! + TOLERANCE),
+        );
+        expect(result.weights.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(u.budget + TOLERANCE);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('long/short books: |w| and sector Σ|w| within caps, shorts never grow, longs never exceed the budget', () => {
     const signedArb = universeArb.chain((u) =>
       fc.array(fc.boolean(), { minLength: u.base.length, maxLength: u.base.length }).map((short) => ({

@@ -100,9 +100,9 @@ function summary(ctx: ArtifactContext): Record<string, unknown> {
       portfolio_value: round(result.portfolioValue, 2),
     },
     metrics: {
-      estimated_beta: round(metrics.estimated_beta),
+      estimated_beta: metrics.estimated_beta === null ? null : round(metrics.estimated_beta),
       estimated_vol: round(metrics.estimated_vol),
-      avg_adv: round(metrics.avg_adv, 0),
+      avg_adv: metrics.avg_adv === null ? null : round(metrics.avg_adv, 0),
       turnover_vs_prior: round(metrics.turnover_vs_prior),
     },
     data_freshness: ctx.freshness,

@@ -8,7 +8,9 @@ import type { KairosConfig } from '../config/schema.js';
 import type { Holdings, RunSnapshot, StrategyState } from '../state/store.js';
 import type { Alert } from '../validation/alerts.js';
 import { applyRiskStage, type RiskStageResult } from '../risk/risk-stage.js';
-import { generateTrades, type TradeRow } from '../trading/trades.js';
+import { currentWeights, generateTrades, type TradeRow } from '../trading/trades.js';
+import { sharesVector } from '../trading/holdings.js';
+import { DataError } from '../core/errors.js';
 import { EventBus, type SignalEvent } from './bus.js';
 import { decideDue, type DueReason } from './scheduler.js';
 import { equalAllocations, fixedAllocations, netSleeves, sharpeAllocations, type SleeveAllocation } from './aggregator.js';
@@ -116,9 +118,9 @@ export async function runSession(inputs: SessionInputs, bus: EventBus = new Even
 
   const net = netSleeves(sleeves, sleeves.map((s) => s.allocation), size);
   const prices = market.field('close');
-  const currentShares = sharesVector(inputs.holdings, market.tickers);
+  const currentShares = heldShares(inputs.holdings, market.tickers);
   const hasPrior = inputs.holdings.positions.length > 0;
-  const priorWeights = weightsOf(currentShares, prices, inputs.portfolioValue);
+  const priorWeights = currentWeights(currentShares, prices, inputs.portfolioValue, market.tickers);
   const risk = applyRiskStage({ target: net, prior: hasPrior ? priorWeights : null, market, config: inputs.config.risk });
   const trades = generateTrades({
     tickers: market.tickers,
@@ -205,19 +207,11 @@ function densify(targets: readonly SleeveTarget[], tickers: readonly string[], s
   return weights;
 }
 
-function sharesVector(holdings: Holdings, tickers: readonly string[]): Float64Array {
-  const shares = new Float64Array(tickers.length);
-  for (const p of holdings.positions) {
-    const i = indexOf(tickers, p.ticker);
-    if (i >= 0) shares[i] = p.shares;
-  }
-  return shares;
-}
-
-function weightsOf(shares: Float64Array, prices: Float64Array, portfolioValue: number): Float64Array {
-  const w = new Float64Array(shares.length);
-  for (let i = 0; i < shares.length; i++) if (shares[i] !== 0) w[i] = (shares[i]! * prices[i]!) / portfolioValue;
-  return w;
+/** A held name the market has never heard of cannot be valued or traded: say which. */
+function heldShares(holdings: Holdings, tickers: readonly string[]): Float64Array {
+  const unknown = holdings.positions.filter((p) => indexOf(tickers, p.ticker) < 0).map((p) => p.ticker);
+  if (unknown.length > 0) throw new DataError(`holdings as of ${holdings.asOf} include tickers with no market data: ${unknown.join(', ')}`);
+  return sharesVector(holdings.positions, tickers);
 }
 
 function sharesAfterTrades(current: Float64Array, trades: readonly TradeRow[], tickers: readonly string[]): Float64Array {

@@ -8,7 +8,7 @@
  */
 
 /** Numerical slack of the water-filling: a weight may exceed a cap by at most this much. */
-export const CAP_TOLERANCE = 1e-12;
+const CAP_TOLERANCE = 1e-12;
 /**
  * Slack for reporting: a name or sector within this of its cap is "binding", and unallocated
  * budget below it is rounding (each name may be clamped by CAP_TOLERANCE), not cash.
@@ -93,19 +93,10 @@ export function clipToCaps(
   sectorCaps: Float64Array,
 ): Float64Array {
   const out = new Float64Array(weights.length);
-  const sectorGross = new Float64Array(sectorCaps.length);
-  for (let i = 0; i < weights.length; i++) {
-    const w = weights[i]!;
-    const clippedW = Math.sign(w) * Math.min(Math.abs(w), positionCap);
-    out[i] = clippedW;
-    const sector = sectorIds[i]!;
-    if (sector >= 0) sectorGross[sector] = sectorGross[sector]! + Math.abs(clippedW);
-  }
+  for (let i = 0; i < weights.length; i++) out[i] = Math.sign(weights[i]!) * Math.min(Math.abs(weights[i]!), positionCap);
+  const gross = sectorGross(out, sectorIds, sectorCaps.length);
   const sectorScale = new Float64Array(sectorCaps.length);
-  for (let s = 0; s < sectorCaps.length; s++) {
-    const gross = sectorGross[s]!;
-    sectorScale[s] = gross > sectorCaps[s]! ? sectorCaps[s]! / gross : 1;
-  }
+  for (let s = 0; s < sectorCaps.length; s++) sectorScale[s] = gross[s]! > sectorCaps[s]! ? sectorCaps[s]! / gross[s]! : 1;
   for (let i = 0; i < out.length; i++) {
     const sector = sectorIds[i]!;
     if (sector >= 0) out[i] = out[i]! * sectorScale[sector]!;

@@ -31,8 +31,11 @@ export function exposureOf(weights: Float64Array): Exposure {
  */
 export function exposureScale({ gross, net }: Exposure, bounds: ExposureBounds): number {
   let scale = 1;
-  if (gross > bounds.maxGross) scale = Math.min(scale, bounds.maxGross / gross);
-  if (net > bounds.maxNet) scale = Math.min(scale, bounds.maxNet / net);
-  if (net < bounds.minNet) scale = Math.min(scale, bounds.minNet / net);
+  if (gross > bounds.maxGross + EXPOSURE_SLACK) scale = Math.min(scale, bounds.maxGross / gross);
+  if (net > bounds.maxNet + EXPOSURE_SLACK) scale = Math.min(scale, bounds.maxNet / net);
+  if (net < bounds.minNet - EXPOSURE_SLACK) scale = Math.min(scale, bounds.minNet / net);
   return scale;
 }
+
+/** A fully invested book sums to 1 only up to float rounding; that is not a breach. */
+const EXPOSURE_SLACK = 1e-9;

@@ -82,23 +82,12 @@ export function applyRiskStage(input: RiskStageInput): RiskStageResult {
 
   const { vol, volScale } = targetVolatility(market, weights, config, steps, notes);
   weights = scaled(weights, volScale);
-
-  const exposure = exposureOf(weights);
-  const boundScale = exposureScale(exposure, { maxGross: config.max_gross, maxNet: config.max_net, minNet: config.min_net });
+  const boundScale = exposureBoundScale(weights, config, steps, notes);
   weights = scaled(weights, boundScale);
-  steps.push({
-    step: 'exposure',
-    detail:
-      boundScale < 1
-        ? `gross ${pct(exposure.gross)} / net ${pct(exposure.net)} outside bounds: book scaled by ${boundScale.toFixed(4)}`
-        : `gross ${pct(exposure.gross)} / net ${pct(exposure.net)} within bounds`,
-  });
-  if (boundScale < 1) notes.push(`exposure bounds scaled the book by ${boundScale.toFixed(4)}`);
 
-  const net = exposureOf(weights).net;
   return {
     weights,
-    cash: 1 - net,
+    cash: 1 - exposureOf(weights).net,
     steps,
     turnover: prior ? oneWayTurnover(prior, weights) : 0,
     forcedTurnover,
@@ -177,6 +166,15 @@ function targetVolatility(
   });
   if (volScale < 1) notes.push(`volatility targeting scaled the book to ${pct(volScale)} (estimated vol ${pct(vol)})`);
   return { vol, volScale };
+}
+
+function exposureBoundScale(weights: Float64Array, config: RiskConfig, steps: RiskStep[], notes: string[]): number {
+  const exposure = exposureOf(weights);
+  const scale = exposureScale(exposure, { maxGross: config.max_gross, maxNet: config.max_net, minNet: config.min_net });
+  const measured = `gross ${pct(exposure.gross)} / net ${pct(exposure.net)}`;
+  steps.push({ step: 'exposure', detail: scale < 1 ? `${measured} outside bounds: book scaled by ${scale.toFixed(4)}` : `${measured} within bounds` });
+  if (scale < 1) notes.push(`exposure bounds scaled the book by ${scale.toFixed(4)} (${measured})`);
+  return scale;
 }
 
 function scaled(weights: Float64Array, factor: number): Float64Array {

@@ -5,16 +5,7 @@ export const TRADING_DAYS_PER_YEAR = 252;
 /** A held name observed on fewer than this share of the window has its risk understated. */
 const THIN_HISTORY_SHARE = 0.5;
 
-/**
- * The book's daily return series over the window, reduced to what w'Σw needs, so the n×n
- * covariance is never formed: with X the demeaned T×n returns and S = X'X/(T−1),
- * w'Sw = Σ_t p_t²/(T−1) where p = Xw, and w'diag(S)w = Σ_i w_i² s_ii. Cost O(T × held names).
- *
- * Missing returns are set to the name's window mean (0 after demeaning). Pairwise-complete
- * estimates would not give a positive semi-definite matrix; mean imputation does (it is still
- * X'X), at the price of understating the risk of names with little history — counted in
- * `thinHistoryNames` so the caller can say so.
- */
+/** What w'Σw needs from the window, without the n×n covariance. */
 export interface BookReturnProfile {
   /** p_t = Σ_i w_i·x_ti, oldest first; mean zero by construction. */
   readonly demeanedReturns: Float64Array;
@@ -23,7 +14,17 @@ export interface BookReturnProfile {
   readonly thinHistoryNames: number;
 }
 
-/** `returns` is T×n row-major (row 0 oldest), as `market.returns(T)` gives it. */
+/**
+ * The book's daily return series over the window, reduced so the n×n covariance is never formed:
+ * with X the demeaned T×n returns and S = X'X/(T−1), w'Sw = Σ_t p_t²/(T−1) where p = Xw, and
+ * w'diag(S)w = Σ_i w_i² s_ii. Cost O(T × held names). `returns` is T×n row-major (row 0 oldest),
+ * as `market.returns(T)` gives it.
+ *
+ * Missing returns are set to the name's window mean (0 after demeaning). Pairwise-complete
+ * estimates would not give a positive semi-definite matrix; mean imputation does (it is still
+ * X'X), at the price of understating the risk of names with little history — counted in
+ * `thinHistoryNames` so the caller can say so.
+ */
 export function bookReturnProfile(returns: Float64Array, sessions: number, weights: Float64Array): BookReturnProfile {
   const n = weights.length;
   if (returns.length !== sessions * n) throw new RangeError(`returns hold ${returns.length} values, expected ${sessions}×${n}`);

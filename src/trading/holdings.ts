@@ -73,7 +73,7 @@ export async function readHoldingsFile(path: string, kind: HoldingsFileKind, mar
 }
 
 /** Shares per ticker as a dense vector aligned with `tickers` (0 where not held). */
-export function sharesVector(positions: readonly HoldingPosition[], tickers: readonly string[]): Float64Array {
+export function sharesVector(positions: readonly Pick<HoldingPosition, 'ticker' | 'shares'>[], tickers: readonly string[]): Float64Array {
   const indexOf = new Map(tickers.map((ticker, i) => [ticker, i]));
   const shares = new Float64Array(tickers.length);
   for (const position of positions) {
@@ -135,10 +135,10 @@ function parsePositions(text: string, context: HoldingsContext, layout: FileLayo
     // The market's close wins: it is the price every other stage uses for D.
     const price = close > 0 && Number.isFinite(close) ? close : filePrice;
     if (price === null) {
-      const where = filePrice === null && columns.price !== null ? ' or in the file' : '';
+      const where = columns.price === null ? '' : ' or in the file';
       throw new DataError(`${at(columns.price ?? columns.ticker)}: ${ticker} has no price at ${context.date} in the market data${where}`);
     }
-    positions.push({ ticker, shares: amount + 0, price });
+    positions.push({ ticker, shares: amount, price });
   }
   positions.sort((a, b) => (a.ticker < b.ticker ? -1 : a.ticker > b.ticker ? 1 : 0));
   return { positions, cash };

@@ -52,7 +52,7 @@ export function generateTrades(input: TradeInput): TradeRow[] {
     if (!Number.isInteger(current)) throw new DataError(`${ticker}: current shares ${current} is not a whole number`);
     if (weight === 0 && current === 0) continue;
     const price = priceFor(ticker, prices[i]!);
-    const target = Math.trunc((weight * portfolioValue) / price) + 0;
+    const target = wholeShares((weight * portfolioValue) / price);
     const delta = target - current;
     if (delta === 0) continue;
     const reason = reasonFor(current, target);
@@ -120,4 +120,13 @@ function checkLengths(tickers: readonly string[], arrays: readonly Float64Array[
   for (const array of arrays) {
     if (array.length !== tickers.length) throw new RangeError(`array of ${array.length} values for ${tickers.length} tickers`);
   }
+}
+
+/**
+ * Truncate toward zero, but first absorb float noise: 0.3·0.3 + 0.35·0.2 − 0.35·0.1 of $100,000 at
+ * $100 is 124.99999999999999 shares, which means 125. `+ 0` turns trunc's −0 into 0.
+ */
+const SHARE_EPSILON = 1e-6;
+function wholeShares(exact: number): number {
+  return Math.trunc(exact + Math.sign(exact) * SHARE_EPSILON) + 0;
 }

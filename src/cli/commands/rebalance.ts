@@ -1,5 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { IsoDate } from '../../core/dates.js';
 import { BlockedError, UsageError } from '../../core/errors.js';
@@ -91,6 +92,7 @@ export function registerRebalanceCommands(program: Command): void {
       const calendar = new XnysCalendar();
       if (!existsSync(flags.db)) {
         log.info({ db: flags.db, tickers: DEMO.tickers }, 'generating the synthetic demo database (first run only)');
+        await mkdir(dirname(resolve(flags.db)), { recursive: true });
         await generateSyntheticDatabase(flags.db, { sessions: calendar.sessions(DEMO.from, DEMO.to), tickers: DEMO.tickers, seed: DEMO.seed });
       }
       const db = await KairosDatabase.open(flags.db, { readOnly: true });
