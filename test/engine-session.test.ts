@@ -96,7 +96,7 @@ describe('netting (mixed-rebalance seed, "Weighted Average")', () => {
     const bus = new EventBus();
     const seen: SignalEvent[] = [];
     bus.topic('signals.dw').subscribe((e) => seen.push(e));
-    await runSession(inputs(strategies), bus);
+    await runSession(inputs(strategies), undefined, bus);
     expect(seen.map((e) => e.strategyId)).toEqual(['dw']);
   });
 });

@@ -33,15 +33,18 @@ export function parseConfig(text: string, source: string): KairosConfig {
   return parsed.data;
 }
 
-/** All problems at once, one per line, each naming its key path (nautilus-style config validation). */
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+/**
+ * All problems at once, one per line, each naming its key path (nautilus-style config validation).
+ * `schema` is the one the issues came from, for "did you mean" hints (default: the whole config).
+ */
+export function describeIssues(issues: readonly z.core.$ZodIssue[], schema: unknown = kairosConfigSchema): string {
   const lines = issues.map((issue) => {
     const path = formatPath(issue.path);
     if (issue.code === 'unrecognized_keys') {
       return issue.keys
         .map((key) => {
           const at = path ? `${path}.${key}` : key;
-          const hint = suggestKey(key, knownKeysAt(issue.path));
+          const hint = suggestKey(key, knownKeysAt(schema, issue.path));
           return `unknown key "${at}"${hint ? ` (did you mean "${hint}"?)` : ''}`;
         })
         .join('; ');
@@ -56,8 +59,8 @@ function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** Keys the schema allows at a path, found by walking the zod schema's shape. */
-function knownKeysAt(path: readonly PropertyKey[]): string[] {
-  let schema: unknown = kairosConfigSchema;
+function knownKeysAt(root: unknown, path: readonly PropertyKey[]): string[] {
+  let schema: unknown = root;
   for (const part of path) {
     schema = unwrap(schema);
     if (typeof part === 'number') schema = (schema as { element?: unknown }).element;

@@ -1,38 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import type { IsoDate } from '../core/dates.js';
 import { BlockedError, LockedError, UsageError } from '../core/errors.js';
-import type { Logger } from '../core/log.js';
 import { writeDirectoryAtomic } from '../core/atomic.js';
 import type { TradingCalendar } from '../calendar/calendar.js';
 import { isRebalanceDay, scheduleJson } from '../calendar/schedule.js';
-import type { KairosConfig } from '../config/schema.js';
-import type { KairosDatabase } from '../data/database.js';
 import { latestDates } from '../data/freshness.js';
 import { loadPanel } from '../data/panel-loader.js';
 import { pointInTime } from '../data/point-in-time.js';
 import type { PointInTimeMarket } from '../data/panel.js';
-import type { Holdings, StateStore } from '../state/store.js';
+import type { Holdings } from '../state/store.js';
 import { readHoldingsFile, type HoldingsFileKind } from '../trading/holdings.js';
 import { portfolioMetrics } from '../risk/metrics.js';
 import { buildRebalanceArtifacts } from '../artifacts/rebalance-artifacts.js';
 import { formatAlertTable, hasCritical, type Alert } from '../validation/alerts.js';
 import { postPickChecks, preRebalanceChecks } from '../validation/checks.js';
 import { indexOf, runSession, type SessionResult } from './session.js';
-import type { LoadedStrategy } from './strategy-loader.js';
+import type { EngineServices } from './container.js';
 
-export interface ProductionRunOptions {
+export interface ProductionRunOptions extends EngineServices {
   readonly date: IsoDate;
-  readonly db: KairosDatabase;
-  readonly calendar: TradingCalendar;
-  readonly store: StateStore;
-  readonly config: KairosConfig;
-  readonly strategies: readonly LoadedStrategy[];
   readonly outputDir: string;
   /** `rebalance` is the manual run: every strategy rebalances. `run` follows each schedule. */
   readonly mode: 'rebalance' | 'run';
   readonly holdingsFile?: { readonly path: string; readonly kind: HoldingsFileKind };
   readonly portfolioValue?: number;
-  readonly log: Logger;
   readonly now?: () => Date;
 }
 
@@ -55,7 +46,7 @@ export async function runProduction(options: ProductionRunOptions): Promise<Prod
   const freshness = await latestDates(options.db);
   const market = await loadMarket(options, freshness.sep_base_latest);
   const preAlerts = preRebalanceChecks(date, freshness, market, config.validation);
-  if (market === null || hasCritical(preAlerts)) throw blocked(date, preAlerts);
+  if (market === null || hasCritical(preAlerts)) throw blocked(date, preAlerts, log);
 
   const owner = randomUUID();
   if (!(await store.acquireLock(config.portfolio, owner, LOCK_TTL_MS))) {
@@ -79,7 +70,7 @@ export async function runProduction(options: ProductionRunOptions): Promise<Prod
       forced: new Set(options.mode === 'rebalance' ? options.strategies.map((s) => s.id) : []),
       config,
       log,
-    });
+    }, options.stages);
     const metrics = portfolioMetrics({ weights: result.risk.weights, prior: result.hasPrior ? result.priorWeights : null, market, config: config.risk });
     const alerts = [
       ...preAlerts,
@@ -89,7 +80,7 @@ export async function runProduction(options: ProductionRunOptions): Promise<Prod
         config.validation,
       ),
     ];
-    if (hasCritical(alerts)) throw blocked(date, alerts);
+    if (hasCritical(alerts)) throw blocked(date, alerts, log);
 
     const primary = options.strategies[0]!;
     const generatedAt = (options.now?.() ?? new Date()).toISOString().slice(0, 19);
@@ -150,7 +141,9 @@ function largestPosition(result: SessionResult): { ticker: string; weight: numbe
 }
 
 
-function blocked(date: IsoDate, alerts: readonly Alert[]): BlockedError {
+/** The error is one line (main prints it as `kairos: …`); the full alert table goes to the log. */
+function blocked(date: IsoDate, alerts: readonly Alert[], log: ProductionRunOptions['log']): BlockedError {
   const critical = alerts.filter((a) => a.severity === 'CRITICAL').map((a) => a.message);
-  return new BlockedError(`rebalance for ${date} blocked: ${critical.join('; ')}\n${formatAlertTable(alerts)}`);
+  log.error(`pre-rebalance checks for ${date}:\n${formatAlertTable(alerts)}`);
+  return new BlockedError(`rebalance for ${date} blocked: ${critical.join('; ')}`);
 }

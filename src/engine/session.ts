@@ -7,8 +7,9 @@ import type { PointInTimeMarket } from '../data/panel.js';
 import type { KairosConfig } from '../config/schema.js';
 import type { Holdings, RunSnapshot, StrategyState } from '../state/store.js';
 import type { Alert } from '../validation/alerts.js';
-import { applyRiskStage, type RiskStageResult } from '../risk/risk-stage.js';
-import { currentWeights, generateTrades, type TradeRow } from '../trading/trades.js';
+import type { RiskStageResult } from '../risk/risk-stage.js';
+import { currentWeights, type TradeRow } from '../trading/trades.js';
+import { defaultStages, type PipelineStages } from './stages.js';
 import { sharesVector } from '../trading/holdings.js';
 import { DataError } from '../core/errors.js';
 import { EventBus, type SignalEvent } from './bus.js';
@@ -76,7 +77,7 @@ export interface SessionResult {
  * aggregator nets what arrives; then the risk stage and trade generation. Pure apart from the
  * strategies' own code: nothing is written here.
  */
-export async function runSession(inputs: SessionInputs, bus: EventBus = new EventBus()): Promise<SessionResult> {
+export async function runSession(inputs: SessionInputs, stages: PipelineStages = defaultStages, bus: EventBus = new EventBus()): Promise<SessionResult> {
   const { market, strategies, date } = inputs;
   const size = market.tickers.length;
   const allocations = resolveAllocations(inputs);
@@ -121,8 +122,8 @@ export async function runSession(inputs: SessionInputs, bus: EventBus = new Even
   const currentShares = heldShares(inputs.holdings, market.tickers);
   const hasPrior = inputs.holdings.positions.length > 0;
   const priorWeights = currentWeights(currentShares, prices, inputs.portfolioValue, market.tickers);
-  const risk = applyRiskStage({ target: net, prior: hasPrior ? priorWeights : null, market, config: inputs.config.risk });
-  const trades = generateTrades({
+  const risk = stages.riskStage({ target: net, prior: hasPrior ? priorWeights : null, market, config: inputs.config.risk });
+  const trades = stages.tradeGenerator({
     tickers: market.tickers,
     targetWeights: risk.weights,
     currentShares,

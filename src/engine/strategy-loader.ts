@@ -30,7 +30,7 @@ export async function loadStrategies(entries: readonly StrategyEntry[], baseDir:
     seen.add(entry.id);
     const definition = await importDefinition(entry.module, baseDir, `strategies[${index}].module`);
     const parsed = definition.paramsSchema.safeParse(entry.params);
-    if (!parsed.success) throw new ConfigError(`strategies[${index}] (${entry.id}) params: ${describeIssues(parsed.error.issues).replace(/unknown key "/g, 'unknown param "')}`);
+    if (!parsed.success) throw new ConfigError(`strategies[${index}] (${entry.id}) params: ${describeIssues(parsed.error.issues, definition.paramsSchema).replace(/unknown key "/g, 'unknown param "')}`);
     loaded.push({
       id: entry.id,
       module: entry.module,

@@ -1,6 +1,6 @@
 import { StateError } from '../core/errors.js';
 import { MemoryStateStore } from './memory-store.js';
-import { RedisStateStore, type RedisConnectOptions } from './redis-store.js';
+import type { RedisConnectOptions } from './redis-store.js';
 import type { StateStore } from './store.js';
 
 export type OpenStateStoreOptions = RedisConnectOptions;
@@ -11,6 +11,10 @@ export type OpenStateStoreOptions = RedisConnectOptions;
  */
 export async function openStateStore(url: string | undefined, options: OpenStateStoreOptions = {}): Promise<StateStore> {
   if (url === undefined || url === 'memory') return new MemoryStateStore();
-  if (url.startsWith('redis://') || url.startsWith('rediss://')) return RedisStateStore.connect(url, options);
+  if (url.startsWith('redis://') || url.startsWith('rediss://')) {
+    // ioredis costs ~100 ms to load; runs on the embedded store should not pay for it.
+    const { RedisStateStore } = await import('./redis-store.js');
+    return RedisStateStore.connect(url, options);
+  }
   throw new StateError(`unsupported state store ${JSON.stringify(url)}: use "memory" or a redis:// / rediss:// URL`);
 }

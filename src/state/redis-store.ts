@@ -133,7 +133,9 @@ export async function connectRedisClient(url: string, options: { readonly connec
     await client.connect();
     return client;
   } catch (err) {
-    client?.disconnect();
+    // After a refused or timed-out connect the client has already ended; disconnect() then would
+    // arm a 2 s timer waiting for a 'close' that never comes, keeping the process alive.
+    if (client !== undefined && client.status !== 'end') client.disconnect();
     const reason = (lastConnectionError ?? asError(err)).message;
     throw new StateError(`cannot reach Redis at ${location}: ${reason} (is redis-server running? set --state or REDIS_URL)`);
   }

@@ -26,7 +26,9 @@ export interface ChangeUnit {
 export interface BudgetInput {
   readonly prior: ReadonlyMap<string, number>;
   readonly exits: readonly ForcedExit[];
-  /** In priority order. */
+  /** Changes that shed risk (too-similar names), in priority order, applied before cluster weights move. */
+  readonly riskUnits: readonly ChangeUnit[];
+  /** The other changes (fills, swaps, trims, re-splits), in priority order, applied after. */
   readonly units: readonly ChangeUnit[];
   /** Planned weight per cluster (ClusterPlan.planned). */
   readonly clusterWeights: Float64Array;
@@ -46,24 +48,33 @@ export interface BudgetOutcome {
   readonly weights: Map<string, number>;
   /** ½Σ|Δw| actually traded. */
   readonly turnover: number;
-  /** What the budget cut short, for the notes; empty when everything was applied. */
+  /** What was done, in the order it was done. */
+  readonly applied: readonly string[];
+  /** What the budget cut short or postponed; empty when everything planned fitted. */
   readonly deferred: readonly string[];
+  /** Units that no longer applied by their turn (e.g. an addition next to a too-similar name a skipped unit left in place). */
+  readonly skipped: readonly string[];
 }
 
 /**
- * Applies the rebalance within the turnover budget in three tiers, highest priority first:
+ * Applies the rebalance within the turnover budget in four tiers, highest priority first:
  * 1. exits of names that left the universe (scaled down when the budget runs short; names gone
  *    from the data entirely always go);
- * 2. change units in the order given: atomic ones whole or skipped (a skipped unit leaves the
- *    budget to smaller ones behind it), the others scaled to what is left;
+ * 2. risk units (drops and replacements of too-similar names);
  * 3. cluster weight moves toward the planned weights, largest gap first, with buys funded by sells
  *    and cash: with a remaining budget R and cash C, it sells S = R − C/2 and buys S + C, so the
- *    book never goes above fully invested and ½(S + buys) ≤ R.
- * Every tier costs ½Σ|Δw| of what it applies, so the total never exceeds the budget.
+ *    book never goes above fully invested and ½(S + buys) ≤ R. Cash from exits is reinvested here,
+ *    before any swap competes for the budget;
+ * 4. the other units: fills, swaps, trims, re-splits.
+ * In tiers 2 and 4 an atomic unit is applied whole or skipped (a skipped unit leaves the budget to
+ * smaller ones behind it) and a divisible one is scaled to what is left. Every tier costs ½Σ|Δw|
+ * of what it applies, so the total never exceeds the budget.
  */
 export function applyWithinBudget(input: BudgetInput): BudgetOutcome {
   const weights = new Map(input.prior);
+  const applied: string[] = [];
   const deferred: string[] = [];
+  const skipped: string[] = [];
   let remaining = input.budget;
   const setWeight = (ticker: string, weight: number): void => {
     if (weight > WEIGHT_EPSILON) weights.set(ticker, weight);
@@ -73,36 +84,45 @@ export function applyWithinBudget(input: BudgetInput): BudgetOutcome {
   for (const exit of input.exits) {
     const held = weights.get(exit.ticker) ?? 0;
     const affordable = exit.mandatory ? held : Math.min(held, 2 * Math.max(0, remaining));
-    if (affordable < held - WEIGHT_EPSILON) deferred.push(`exit of ${exit.ticker} (left the universe) sold ${percent(affordable)} of its ${percent(held)}`);
+    const why = exit.mandatory ? 'gone from the market data' : 'left the universe';
+    if (affordable > WEIGHT_EPSILON) applied.push(`sell ${exit.ticker} (${why})`);
+    if (affordable < held - WEIGHT_EPSILON) deferred.push(`exit of ${exit.ticker} (${why}) sold ${percent(affordable)} of its ${percent(held)}`);
     setWeight(exit.ticker, held - affordable);
     remaining -= affordable / 2;
   }
 
-  for (const unit of input.units) {
-    const plan = unit.plan(weights);
-    if (typeof plan === 'string') {
-      deferred.push(`${unit.label} skipped: ${plan}`);
-      continue;
+  const applyUnits = (units: readonly ChangeUnit[]): void => {
+    for (const unit of units) {
+      const plan = unit.plan(weights);
+      if (typeof plan === 'string') {
+        skipped.push(`${unit.label}: ${plan}`);
+        continue;
+      }
+      let cost = 0;
+      for (const [ticker, weight] of plan) cost += Math.abs(weight - (weights.get(ticker) ?? 0)) / 2;
+      if (cost <= WEIGHT_EPSILON) continue;
+      const affordable = Math.max(0, remaining);
+      if (cost > affordable + WEIGHT_EPSILON && unit.atomic) {
+        deferred.push(`${unit.label} waits (needs ${percent(cost)} turnover, ${percent(affordable)} left)`);
+        continue;
+      }
+      const scale = Math.min(1, affordable / cost);
+      applied.push(unit.label);
+      if (scale < 1) deferred.push(`${unit.label} done ${percent(scale)} of the way`);
+      for (const [ticker, weight] of plan) {
+        const before = weights.get(ticker) ?? 0;
+        setWeight(ticker, before + scale * (weight - before));
+      }
+      remaining -= scale * cost;
     }
-    let cost = 0;
-    for (const [ticker, weight] of plan) cost += Math.abs(weight - (weights.get(ticker) ?? 0)) / 2;
-    if (cost <= WEIGHT_EPSILON) continue;
-    const affordable = Math.max(0, remaining);
-    if (cost > affordable + WEIGHT_EPSILON && unit.atomic) {
-      deferred.push(`${unit.label} waits (needs ${percent(cost)} turnover, ${percent(affordable)} left)`);
-      continue;
-    }
-    const scale = Math.min(1, affordable / cost);
-    if (scale < 1) deferred.push(`${unit.label} done ${percent(scale)} of the way`);
-    for (const [ticker, weight] of plan) {
-      const before = weights.get(ticker) ?? 0;
-      setWeight(ticker, before + scale * (weight - before));
-    }
-    remaining -= scale * cost;
-  }
+  };
 
-  moveClusterWeights(weights, input, Math.max(0, remaining), deferred);
-  return { weights, turnover: oneWayTurnover(input.prior, weights), deferred };
+  applyUnits(input.riskUnits);
+  const moved = moveClusterWeights(weights, input, Math.max(0, remaining), deferred);
+  if (moved.sold + moved.bought > WEIGHT_EPSILON) applied.push(`move cluster weights (sell ${percent(moved.sold)}, buy ${percent(moved.bought)})`);
+  remaining -= (moved.sold + moved.bought) / 2;
+  applyUnits(input.units);
+  return { weights, turnover: oneWayTurnover(input.prior, weights), applied, deferred, skipped };
 }
 
 /** ½Σ|after − before| over every name in either book. */
@@ -113,8 +133,8 @@ export function oneWayTurnover(before: ReadonlyMap<string, number>, after: Reado
   return total / 2;
 }
 
-/** Tier 3. */
-function moveClusterWeights(weights: Map<string, number>, input: BudgetInput, budget: number, deferred: string[]): void {
+/** Tier 3; returns the weight it sold and bought. */
+function moveClusterWeights(weights: Map<string, number>, input: BudgetInput, budget: number, deferred: string[]): { sold: number; bought: number } {
   const clusterCount = input.clusterWeights.length;
   const current = new Float64Array(clusterCount);
   let invested = 0;
@@ -140,15 +160,17 @@ function moveClusterWeights(weights: Map<string, number>, input: BudgetInput, bu
     buyBudget = Math.max(0, Math.min(wantedBuys, sellBudget + cash, 2 * budget - sellBudget));
     sellBudget = Math.min(wantedSells, 2 * budget - buyBudget);
     deferred.push(
-      `cluster weight moves: sold ${percent(sellBudget)} of ${percent(wantedSells)} and bought ${percent(buyBudget)} of ${percent(wantedBuys)} wanted`,
+      `cluster weight moves: sell ${percent(sellBudget)} of ${percent(wantedSells)} and buy ${percent(buyBudget)} of ${percent(wantedBuys)} wanted`,
     );
   }
 
+  let sold = 0;
+  let bought = 0;
   for (const sell of sells) {
     const amount = Math.min(sell.amount, sellBudget);
     if (amount <= WEIGHT_EPSILON) break;
     sellBudget -= amount;
-    reduceCluster(weights, tickersOf(weights, input.clusterOfTicker, sell.c), amount);
+    sold += reduceCluster(weights, tickersOf(weights, input.clusterOfTicker, sell.c), amount);
   }
   for (const buy of buys) {
     const amount = Math.min(buy.amount, buyBudget);
@@ -156,12 +178,13 @@ function moveClusterWeights(weights: Map<string, number>, input: BudgetInput, bu
     buyBudget -= amount;
     const holders = tickersOf(weights, input.clusterOfTicker, buy.c);
     const recipients = holders.length > 0 ? holders : admissibleAmong(input.desiredTickers[buy.c]!, weights, input.admissible);
-    raiseCluster(weights, recipients, amount, input.maxPosition);
+    bought += raiseCluster(weights, recipients, amount, input.maxPosition);
   }
+  return { sold, bought };
 }
 
-/** Takes `amount` from the names in proportion to their weights. */
-function reduceCluster(weights: Map<string, number>, tickers: readonly string[], amount: number): void {
+/** Takes `amount` from the names in proportion to their weights; returns the weight sold. */
+function reduceCluster(weights: Map<string, number>, tickers: readonly string[], amount: number): number {
   const total = tickers.reduce((sum, t) => sum + (weights.get(t) ?? 0), 0);
   const keep = Math.max(0, 1 - amount / total);
   for (const ticker of tickers) {
@@ -169,13 +192,14 @@ function reduceCluster(weights: Map<string, number>, tickers: readonly string[],
     if (after > WEIGHT_EPSILON) weights.set(ticker, after);
     else weights.delete(ticker);
   }
+  return total * (1 - keep);
 }
 
 /**
  * Adds `amount` to the names in proportion to their weights (equally when none is held), never
- * taking a name above `cap`: what cannot be placed stays cash.
+ * taking a name above `cap`: what cannot be placed stays cash. Returns the weight bought.
  */
-function raiseCluster(weights: Map<string, number>, tickers: readonly string[], amount: number, cap: number): void {
+function raiseCluster(weights: Map<string, number>, tickers: readonly string[], amount: number, cap: number): number {
   let left = amount;
   let open = tickers.filter((t) => (weights.get(t) ?? 0) < cap - WEIGHT_EPSILON);
   while (left > WEIGHT_EPSILON && open.length > 0) {
@@ -191,6 +215,7 @@ function raiseCluster(weights: Map<string, number>, tickers: readonly string[], 
     left -= placed;
     open = open.filter((t) => weights.get(t)! < cap - WEIGHT_EPSILON);
   }
+  return amount - left;
 }
 
 /** Desired names of an empty cluster that may join, each checked against the book including those admitted before it. */

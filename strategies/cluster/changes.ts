@@ -16,17 +16,26 @@ export interface ChangeInput {
   readonly admissible: (ticker: string, weights: ReadonlyMap<string, number>) => boolean;
 }
 
-/** Budget priority of each kind of change, lowest first: shed risk, fill gaps, improve, tidy. */
-const RANK = { correlation: 0, fill: 1, swap: 2, trim: 3, resplit: 4 } as const;
+/**
+ * Budget priority of each kind of change, lowest first: shed risk; restore names_per_cluster (fill
+ * open slots, trim over-full clusters — reclustering every week leaves some of each); improve
+ * (swaps); tidy (re-splits).
+ */
+const RANK = { correlation: 0, fill: 1, trim: 2, swap: 3, resplit: 4 } as const;
+
+export interface ChangePlan {
+  /** Drops or replacements of too-similar names: applied before cluster weights move. */
+  readonly risk: readonly ChangeUnit[];
+  /** Fills of open slots (best score first), trims of over-full clusters, swaps (largest improvement first), then equal re-splits (largest deviation first). */
+  readonly other: readonly ChangeUnit[];
+}
 
 /**
- * The selection turned into change units at constant cluster weight, in budget priority order:
- * drops or replacements of too-similar names, fills of open slots (best score first), swaps
- * (largest improvement first), trims of over-full clusters, then equal re-splits of every cluster
- * traded back to target (largest deviation first). Moving weight between clusters is the budget's
- * third tier. One unit per name keeps each small enough to fit a weekly budget.
+ * The selection turned into change units at constant cluster weight, in budget priority order.
+ * Moving weight between clusters is the budget's own tier, between the two lists. One unit per
+ * name keeps each small enough to fit a weekly budget.
  */
-export function changeUnits(input: ChangeInput): ChangeUnit[] {
+export function changeUnits(input: ChangeInput): ChangePlan {
   const { universe, clustering, selection } = input;
   const ticker = (k: number): string => universe.tickers[k]!;
   const byScore = (a: number, b: number): number => universe.scores[b]! - universe.scores[a]! || a - b;
@@ -59,7 +68,10 @@ export function changeUnits(input: ChangeInput): ChangeUnit[] {
     }
   });
   ranked.sort((a, b) => a.rank - b.rank || b.urgency - a.urgency || (a.unit.label < b.unit.label ? -1 : a.unit.label > b.unit.label ? 1 : 0));
-  return ranked.map((r) => r.unit);
+  return {
+    risk: ranked.filter((r) => r.rank === RANK.correlation).map((r) => r.unit),
+    other: ranked.filter((r) => r.rank !== RANK.correlation).map((r) => r.unit),
+  };
 }
 
 /** The incoming name takes the outgoing one's weight. */
@@ -75,21 +87,23 @@ function replacement(out: string, incoming: string, label: string, input: Change
       if (!input.admissible(incoming, without)) return `${incoming} would sit next to a too-similar holding`;
       return new Map([
         [out, 0],
-        [incoming, held],
+        [incoming, (weights.get(incoming) ?? 0) + held],
       ]);
     },
   };
 }
 
-/** The name is sold; its weight goes to the cluster's remaining desired holdings (cash if none). */
+/**
+ * The name is sold and its weight spread over the cluster's other holdings, so the cluster keeps
+ * its weight; with no other holding it goes to cash, which the cluster tier reinvests.
+ */
 function drop(out: string, cluster: number, label: string, input: ChangeInput): ChangeUnit {
-  const desired = new Set(input.selection.members[cluster]!.map((k) => input.universe.tickers[k]!));
   return {
     label,
     atomic: true,
     plan(weights) {
       const held = weights.get(out) ?? 0;
-      const keepers = holdersOf(weights, cluster, input).filter((t) => t !== out && desired.has(t));
+      const keepers = holdersOf(weights, cluster, input).filter((t) => t !== out);
       const plan = new Map([[out, 0]]);
       for (const keeper of keepers) plan.set(keeper, Math.min(input.maxPosition, weights.get(keeper)! + held / keepers.length));
       return plan;
@@ -97,12 +111,16 @@ function drop(out: string, cluster: number, label: string, input: ChangeInput): 
   };
 }
 
-/** The name joins its cluster at an equal share of the cluster's current weight; an empty cluster is bought in the third tier. */
+/**
+ * The name joins its cluster at an equal share of the cluster's current weight. Nothing to do when
+ * the budget's cluster tier already bought it into its empty cluster.
+ */
 function fill(incoming: string, cluster: number, label: string, input: ChangeInput): ChangeUnit {
   return {
     label,
     atomic: true,
     plan(weights) {
+      if (weights.has(incoming)) return new Map();
       if (!input.admissible(incoming, weights)) return `${incoming} would sit next to a too-similar holding`;
       const holders = holdersOf(weights, cluster, input);
       const total = holders.reduce((sum, t) => sum + weights.get(t)!, 0);
@@ -115,7 +133,7 @@ function fill(incoming: string, cluster: number, label: string, input: ChangeInp
   };
 }
 
-/** Every holding of the cluster at an equal share of its current weight, capped; the excess is left to the third tier. */
+/** Every holding of the cluster at an equal share of its current weight, capped; the excess stays cash. */
 function resplit(cluster: number, label: string, input: ChangeInput): ChangeUnit {
   return {
     label,

@@ -1,7 +1,7 @@
 import type { IsoDate } from '../../src/core/dates.js';
 import { defineStrategy, type SleeveTarget, type StrategyContext, type StrategyOutput } from '../../src/engine/strategy.js';
 import { percent } from '../../src/risk/format.js';
-import { applyWithinBudget, type ForcedExit } from './budget.js';
+import { applyWithinBudget, type BudgetOutcome, type ForcedExit } from './budget.js';
 import { changeUnits } from './changes.js';
 import { clusterByCorrelation, type Clustering } from './clustering.js';
 import { clusterParamsSchema, clusterWarmupSessions, type ClusterParams } from './params.js';
@@ -67,10 +67,12 @@ export function clusterRebalance(context: StrategyContext<ClusterParams>): Strat
     for (const held of weights.keys()) if (held !== ticker && correlationOf(ticker, held) > params.max_pair_correlation) return false;
     return true;
   };
+  const changes = changeUnits({ universe, clustering, clusterOfTicker, selection, plans, maxPosition: params.max_position, admissible });
   const outcome = applyWithinBudget({
     prior,
     exits,
-    units: changeUnits({ universe, clustering, clusterOfTicker, selection, plans, maxPosition: params.max_position, admissible }),
+    riskUnits: changes.risk,
+    units: changes.other,
     clusterWeights: Float64Array.from(plans, (p) => p.planned),
     clusterOfTicker,
     desiredTickers: selection.members.map((members) => members.map((k) => universe.tickers[k]!)),
@@ -114,12 +116,12 @@ export function clusterRebalance(context: StrategyContext<ClusterParams>): Strat
     });
   }
 
-  const notes = describeRebalance({ params, universe, clustering, selection, book, initialBuild, deferred: outcome.deferred, turnover: outcome.turnover });
+  const notes = describeRebalance({ params, universe, clustering, selection, book, initialBuild, outcome, targets });
   if (withoutEntryDate.length > 0) {
     notes.push(`no entry date in state for ${withoutEntryDate.join(', ')}: treated as past the holding period; kept ones are recorded as entered ${date}`);
   }
   const moved = Object.entries(clusters).filter(([ticker, id]) => state?.clusters[ticker] !== undefined && state.clusters[ticker] !== id);
-  if (moved.length > 0) notes.push(`cluster label changed since the last rebalance: ${moved.map(([t, id]) => `${t} ${state!.clusters[t]}→${id}`).join(', ')}`);
+  if (moved.length > 0) notes.push(`cluster label changed since the last rebalance: ${abbreviated(moved.map(([t, id]) => `${t} ${state!.clusters[t]}→${id}`))}`);
   if (!validation.passed) {
     const failed = Object.entries(validation.checks).filter(([, check]) => !check.passed);
     notes.push(`VALIDATION FAILED: ${failed.map(([name, check]) => `${name}: ${check.detail}`).join('; ')}`);
@@ -135,12 +137,13 @@ interface RebalanceSummary {
   readonly selection: Selection;
   readonly book: ReadonlyMap<string, number>;
   readonly initialBuild: boolean;
-  readonly deferred: readonly string[];
-  readonly turnover: number;
+  readonly outcome: BudgetOutcome;
+  /** Target weight per cluster. */
+  readonly targets: Float64Array;
 }
 
 function describeRebalance(summary: RebalanceSummary): string[] {
-  const { params, universe, clustering, selection, book } = summary;
+  const { params, universe, clustering, selection, book, outcome } = summary;
   const name = (k: number): string => universe.tickers[k]!;
   const cut = params.cut.by === 'count' ? `${params.cut.count} asked` : `cut at distance ${params.cut.distance}`;
   const excluded = universe.excluded;
@@ -149,21 +152,27 @@ function describeRebalance(summary: RebalanceSummary): string[] {
     `${clustering.clusters.length} clusters (${params.linkage} linkage, ${cut}) over ${universe.tickers.length} names ` +
       `(${universe.eligible} eligible; excluded: ${excluded.noClose} without a close, ${excluded.belowMinAdv} below min_adv, ` +
       `${excluded.fewObservations} with < ${params.min_observations} returns, ${excluded.flatReturns} flat); ` +
-      `${book.size} names held, invested ${percent(invested)}, turnover ${percent(summary.turnover)}${summary.initialBuild ? ' (initial build, no budget)' : ''}`,
+      `${book.size} names held, invested ${percent(invested)}, turnover ${percent(outcome.turnover)}${summary.initialBuild ? ' (initial build, no budget)' : ''}`,
   ];
-  if (selection.swaps.length > 0) {
-    notes.push(`swaps: ${selection.swaps.map((s) => `${name(s.out)} → ${name(s.in)} (score +${percent(s.improvement)})`).join(', ')}`);
-  }
-  const byReason = (reason: string): string[] => [...selection.exits].filter(([, r]) => r === reason).map(([k]) => name(k));
-  if (byReason('correlation').length > 0) notes.push(`dropped as too similar to a better holding (ρ > ${params.max_pair_correlation}): ${byReason('correlation').join(', ')}`);
-  if (byReason('trim').length > 0) notes.push(`trimmed from clusters holding more than ${params.names_per_cluster}: ${byReason('trim').join(', ')}`);
+  if (outcome.applied.length > 0) notes.push(`done: ${abbreviated(outcome.applied)}`);
+  if (outcome.deferred.length > 0) notes.push(`turnover budget ${percent(params.turnover_budget)} reached; waiting: ${abbreviated(outcome.deferred)}`);
+  if (outcome.skipped.length > 0) notes.push(`no longer applicable: ${outcome.skipped.join('; ')}`);
   if (selection.lockedConflicts.length > 0) {
     notes.push(`too-similar pairs kept because both are inside the ${params.min_holding_sessions}-session holding period: ${selection.lockedConflicts.map(([a, b]) => `${name(a)}/${name(b)}`).join(', ')}`);
   }
+  const investable = summary.targets.reduce((sum, t) => sum + t, 0);
+  if (investable < 1 - WEIGHT_EPSILON) {
+    notes.push(`cluster targets add up to ${percent(investable)}: their names at max_position ${percent(params.max_position)} cannot hold more, the rest is cash`);
+  }
   const short = selection.members.filter((m) => m.length < params.names_per_cluster).length;
   if (short > 0) notes.push(`${short} cluster(s) hold fewer than ${params.names_per_cluster} names (too few members, or the others fail the correlation filter)`);
-  for (const item of summary.deferred) notes.push(`turnover budget: ${item}`);
   return notes;
+}
+
+/** The first items of a long list, so one busy week does not bury the run summary. */
+function abbreviated(items: readonly string[], shown = 8): string {
+  const head = items.slice(0, shown).join('; ');
+  return items.length > shown ? `${head}; … and ${items.length - shown} more` : head;
 }
 
 function sameMembers(held: readonly number[], desired: readonly number[]): boolean {

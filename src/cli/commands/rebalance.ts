@@ -16,6 +16,7 @@ import { generateSyntheticDatabase } from '../../data/synthetic.js';
 import { openStateStore } from '../../state/open-store.js';
 import { loadStrategies } from '../../engine/strategy-loader.js';
 import { runProduction } from '../../engine/production-run.js';
+import { createEngineContainer, resolveEngine } from '../../engine/container.js';
 import { formatAlertTable, hasCritical } from '../../validation/alerts.js';
 import { preRebalanceChecks } from '../../validation/checks.js';
 import { isoDateArgument, positiveNumberArgument, printLines } from '../arguments.js';
@@ -129,28 +130,23 @@ async function productionCommand(flags: RunFlags, mode: 'rebalance' | 'run', log
   if (flags.priorHoldings && flags.holdings) throw new UsageError('give either --prior-holdings or --holdings, not both');
   const config = await loadConfig(flags.config);
   const strategies = await loadStrategies(config.strategies, flags.config ? dirname(resolve(flags.config)) : process.cwd());
-  const calendar = new XnysCalendar();
   const store = await openStateStore(flags.state ?? config.state);
   try {
     const db = await KairosDatabase.open(flags.db, { readOnly: true });
     try {
+      const engine = resolveEngine(createEngineContainer({ config, log, store, db, strategies }));
       const holdingsFile = flags.holdings
         ? { path: flags.holdings, kind: 'holdings' as const }
         : flags.priorHoldings
           ? { path: flags.priorHoldings, kind: 'picks' as const }
           : undefined;
       const outcome = await runProduction({
+        ...engine,
         date: flags.date,
-        db,
-        calendar,
-        store,
-        config,
-        strategies,
         outputDir: flags.outputDir,
         mode,
         ...(holdingsFile ? { holdingsFile } : {}),
         ...(flags.portfolioValue !== undefined ? { portfolioValue: flags.portfolioValue } : {}),
-        log,
       });
       for (const alert of outcome.alerts) log.warn({ check: alert.check, severity: alert.severity }, alert.message);
     } finally {
