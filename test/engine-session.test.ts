@@ -9,7 +9,8 @@ import { runSession, type SessionInputs } from '../src/engine/session.js';
 import { defineStrategy, type SleeveTarget } from '../src/engine/strategy.js';
 import type { LoadedStrategy } from '../src/engine/strategy-loader.js';
 import type { RunSnapshot } from '../src/state/store.js';
-import { fakeMarket } from './helpers/fake-market.js';
+import { buildPanel } from '../src/data/panel-builder.js';
+import { pointInTime } from '../src/data/point-in-time.js';
 
 const calendar = new XnysCalendar();
 const DATE = '2025-12-30';
@@ -36,15 +37,26 @@ function fixedStrategy(id: string, targets: readonly SleeveTarget[] | Error, all
   };
 }
 
-const flatReturns = (n: number, r: number) => Array.from({ length: n }, (_, t) => (t % 2 === 0 ? r : -r));
-const market = fakeMarket({
-  date: DATE,
-  names: [
-    { ticker: 'BTC', sector: 'Tech', close: 100, adv20: 1e9, volBlend: 0.2, alpha: 1, returns: flatReturns(10, 0.01) },
-    { ticker: 'ETH', sector: 'Tech', close: 50, adv20: 1e9, volBlend: 0.2, alpha: 0, returns: flatReturns(10, 0.02) },
-    { ticker: 'SOL', sector: 'Energy', close: 20, adv20: 1e9, volBlend: 0.2, alpha: -1, returns: flatReturns(10, 0.015) },
-  ],
-});
+const SESSIONS = calendar.sessions('2025-12-01', DATE);
+/** Three names with steady, alternating daily moves; BTC closes at 100 on DATE. */
+function panelUpTo(lastDate: string) {
+  const dates = SESSIONS.filter((d) => d <= lastDate);
+  const path = (last: number, step: number) => dates.map((_, t) => (t === dates.length - 1 ? last : last * (1 + step * ((t % 3) - 1))));
+  const columns = [path(100, 0.01), path(50, 0.02), path(20, 0.015)];
+  const rows = (value: (c: number) => number) => dates.map(() => [0, 1, 2].map(value));
+  return buildPanel({
+    tickers: ['BTC', 'ETH', 'SOL'],
+    sectors: ['Tech', 'Tech', 'Energy'],
+    dates,
+    fields: {
+      close: dates.map((_, t) => columns.map((c) => c[t]!)),
+      adv20: rows(() => 1e9),
+      volBlend: rows(() => 0.2),
+      alpha: rows((c) => 1 - c),
+    },
+  });
+}
+const market = pointInTime(panelUpTo(DATE), DATE);
 
 /** Loose book limits so the netting arithmetic is visible in the final book too. */
 const config = kairosConfigSchema.parse({
@@ -117,7 +129,9 @@ describe('holding between rebalances', () => {
     expect(sleeve.nextRebalance).toBe('2026-01-05');
     expect(result.net[result.tickers.indexOf('SOL')]).toBeCloseTo(0.4, 12);
     expect(result.net[result.tickers.indexOf('ETH')]).toBe(0);
-    expect(result.snapshot.strategies.weekly).toEqual({ lastRebalance: '2025-12-29', signal: { SOL: 0.4 }, custom: { calls: 1 } });
+    const sol = result.tickers.indexOf('SOL');
+    const solMove = market.field('close')[sol]! / market.field('close', 1)[sol]! - 1;
+    expect(result.snapshot.strategies.weekly).toEqual({ lastRebalance: '2025-12-29', signal: { SOL: 0.4 }, custom: { calls: 1 }, sleeveReturns: [0.4 * solMove] });
   });
 
   it('rebalances on a first run even when the schedule says no', async () => {
@@ -155,6 +169,34 @@ describe('a strategy that fails', () => {
 });
 
 describe('allocation schemes', () => {
+  it('allocates by trailing sleeve Sharpe once every sleeve has 20 returns, equally before', async () => {
+    const history = (mu: number, sigma: number, n: number) => Array.from({ length: n }, (_, t) => mu + (t % 2 === 0 ? sigma : -sigma));
+    const sharpeConfig = kairosConfigSchema.parse({ ...config, allocation: { scheme: 'sharpe' } });
+    const strategiesFor = ['a', 'b'].map((id) => ({ ...fixedStrategy(id, [{ ticker: 'BTC', weight: 0 }]), schedule: { type: 'weekly' as const, weekday: 'monday' as const } }));
+    const priorWith = (n: number): RunSnapshot => ({
+      runId: 'earlier',
+      date: '2025-12-29',
+      strategies: {
+        a: { lastRebalance: '2025-12-29', signal: {}, custom: null, sleeveReturns: history(0.002, 0.01, n) },
+        b: { lastRebalance: '2025-12-29', signal: {}, custom: null, sleeveReturns: history(0.001, 0.01, n) },
+      },
+      holdings: { asOf: '2025-12-29', cash: 100_000, positions: [] },
+    });
+    const early = await runSession({ ...inputs(strategiesFor, priorWith(10)), config: sharpeConfig });
+    expect(early.sleeves.map((s) => s.allocation)).toEqual([0.5, 0.5]);
+    const later = await runSession({ ...inputs(strategiesFor, priorWith(40)), config: sharpeConfig });
+    // Both sleeves were empty today (return 0 appended): Sharpe ∝ mean / std of the 41 returns.
+    const sharpe = (mu: number) => {
+      const r = [...history(mu, 0.01, 40), 0].slice(-252);
+      const m = r.reduce((x, y) => x + y, 0) / r.length;
+      const sd = Math.sqrt(r.reduce((x, y) => x + (y - m) ** 2, 0) / (r.length - 1));
+      return m / sd;
+    };
+    const expectedA = sharpe(0.002) / (sharpe(0.002) + sharpe(0.001));
+    expect(later.sleeves[0]!.allocation).toBeCloseTo(expectedA, 12);
+    expect(later.sleeves[1]!.allocation).toBeCloseTo(1 - expectedA, 12);
+  });
+
   it('Sharpe-weights as the seed does: 1.20 / 0.67 / 0.71 → 46.5% / 26.0% / 27.5%', () => {
     const allocations = sharpeAllocations([
       { id: 'volatility', sharpe: 1.2 },

@@ -10,6 +10,7 @@ import type { Alert } from '../validation/alerts.js';
 import type { RiskStageResult } from '../risk/risk-stage.js';
 import { currentWeights, type TradeRow } from '../trading/trades.js';
 import { defaultStages, type PipelineStages } from './stages.js';
+import { annualisedSharpe } from '../analytics/returns.js';
 import { sharesVector } from '../trading/holdings.js';
 import { DataError } from '../core/errors.js';
 import { EventBus, type SignalEvent } from './bus.js';
@@ -32,8 +33,6 @@ export interface SessionInputs {
   readonly portfolioValue: number;
   /** Strategy ids to rebalance whatever their schedule says (manual runs). */
   readonly forced: ReadonlySet<string>;
-  /** Trailing Sharpe per strategy id, for the `sharpe` allocation scheme. */
-  readonly sleeveSharpes?: ReadonlyMap<string, number>;
   readonly config: KairosConfig;
   readonly log: Logger;
 }
@@ -80,7 +79,8 @@ export interface SessionResult {
 export async function runSession(inputs: SessionInputs, stages: PipelineStages = defaultStages, bus: EventBus = new EventBus()): Promise<SessionResult> {
   const { market, strategies, date } = inputs;
   const size = market.tickers.length;
-  const allocations = resolveAllocations(inputs);
+  const sleeveReturns = updatedSleeveReturns(inputs);
+  const allocations = resolveAllocations(inputs, sleeveReturns);
 
   const collected = firstValueFrom(bus.topic('signals').pipe(take(strategies.length), toArray()));
   const dueInfo = new Map<string, { reason: DueReason; nextRebalance: IsoDate; lastRebalance: IsoDate | null; custom: JsonValue }>();
@@ -132,17 +132,56 @@ export async function runSession(inputs: SessionInputs, stages: PipelineStages =
     minTradeValue: inputs.config.trading.min_trade_value,
   });
   const targetShares = sharesAfterTrades(currentShares, trades, market.tickers);
-  const snapshot = nextSnapshot(inputs, sleeves, dueInfo, targetShares, prices);
+  const snapshot = nextSnapshot(inputs, sleeves, dueInfo, sleeveReturns, targetShares, prices);
   return { date, tickers: market.tickers, sleeves, net, priorWeights, hasPrior, risk, prices, currentShares, targetShares, trades, portfolioValue: inputs.portfolioValue, alerts, snapshot };
 }
 
-function resolveAllocations(inputs: SessionInputs): Map<string, number> {
+function resolveAllocations(inputs: SessionInputs, sleeveReturns: ReadonlyMap<string, readonly number[]>): Map<string, number> {
   const { strategies, config } = inputs;
+  const ids = strategies.map((s) => s.id);
   let list: SleeveAllocation[];
-  if (config.allocation.scheme === 'equal') list = equalAllocations(strategies.map((s) => s.id));
-  else if (config.allocation.scheme === 'sharpe') list = sharpeAllocations(strategies.map((s) => ({ id: s.id, sharpe: inputs.sleeveSharpes?.get(s.id) ?? Number.NaN })));
-  else list = fixedAllocations(strategies.map((s) => ({ id: s.id, allocation: s.allocation })), config.allocation.normalize);
+  if (config.allocation.scheme === 'equal') list = equalAllocations(ids);
+  else if (config.allocation.scheme === 'sharpe') {
+    // Comparing a Sharpe from a year of returns with one from a week would be noise: until every
+    // sleeve has enough history, allocate equally.
+    const enough = ids.every((id) => (sleeveReturns.get(id)?.length ?? 0) >= MIN_SHARPE_HISTORY);
+    list = enough ? sharpeAllocations(ids.map((id) => ({ id, sharpe: annualisedSharpe(sleeveReturns.get(id)!) }))) : equalAllocations(ids);
+  } else list = fixedAllocations(strategies.map((s) => ({ id: s.id, allocation: s.allocation })), config.allocation.normalize);
   return new Map(list.map((a) => [a.strategyId, a.allocation]));
+}
+
+/** Returns a Sharpe-weighted allocation needs per sleeve before it replaces equal weights. */
+export const MIN_SHARPE_HISTORY = 20;
+
+/**
+ * Each sleeve's trailing returns including the interval just ended: the sleeve held at the prior
+ * run, marked from the prior run's close to D's close. Names without both closes contribute 0.
+ */
+function updatedSleeveReturns(inputs: SessionInputs): Map<string, readonly number[]> {
+  const { prior, market, calendar, date, strategies } = inputs;
+  const window = inputs.config.allocation.sharpe_window;
+  const out = new Map<string, readonly number[]>();
+  const lag = prior ? calendar.sessionDistance(prior.date, date) : 0;
+  const canMark = prior !== null && lag >= 1 && lag < market.history;
+  const closeNow = market.field('close');
+  const closeThen = canMark ? market.field('close', lag) : null;
+  for (const strategy of strategies) {
+    const state = prior?.strategies[strategy.id];
+    const history = state?.sleeveReturns ?? [];
+    if (!state || !closeThen) {
+      out.set(strategy.id, history);
+      continue;
+    }
+    let r = 0;
+    for (const [ticker, weight] of Object.entries(state.signal)) {
+      const i = indexOf(market.tickers, ticker);
+      if (i < 0) continue;
+      const move = closeNow[i]! / closeThen[i]! - 1;
+      if (Number.isFinite(move)) r += weight * move;
+    }
+    out.set(strategy.id, [...history, r].slice(-window));
+  }
+  return out;
 }
 
 async function freshSignal(strategy: LoadedStrategy, state: StrategyState | null, inputs: SessionInputs): Promise<SignalEvent> {
@@ -228,6 +267,7 @@ function nextSnapshot(
   inputs: SessionInputs,
   sleeves: readonly SleeveOutcome[],
   info: ReadonlyMap<string, { lastRebalance: IsoDate | null; custom: JsonValue }>,
+  sleeveReturns: ReadonlyMap<string, readonly number[]>,
   shares: Float64Array,
   prices: Float64Array,
 ): RunSnapshot {
@@ -238,7 +278,8 @@ function nextSnapshot(
     sleeve.weights.forEach((w, i) => {
       if (w !== 0) signal[tickers[i]!] = w;
     });
-    strategies[sleeve.strategyId] = { lastRebalance: info.get(sleeve.strategyId)!.lastRebalance, signal, custom: info.get(sleeve.strategyId)!.custom };
+    const { lastRebalance, custom } = info.get(sleeve.strategyId)!;
+    strategies[sleeve.strategyId] = { lastRebalance, signal, custom, sleeveReturns: sleeveReturns.get(sleeve.strategyId) ?? [] };
   }
   const positions: { ticker: string; shares: number }[] = [];
   let invested = 0;

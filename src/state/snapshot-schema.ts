@@ -21,6 +21,7 @@ export const strategyStateSchema = z.object({
   lastRebalance: sessionDate.nullable(),
   signal: z.record(z.string(), z.number()),
   custom: z.json(),
+  sleeveReturns: z.array(z.number()).optional(),
 }) satisfies z.ZodType<StrategyState>;
 
 export const holdingsSchema = z.object({

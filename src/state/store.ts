@@ -8,6 +8,11 @@ export interface StrategyState {
   readonly signal: Readonly<Record<string, number>>;
   /** The strategy's own JSON state (StrategyOutput.state). */
   readonly custom: JsonValue;
+  /**
+   * The sleeve's realised return over each run interval, oldest first, at most
+   * `allocation.sharpe_window` long: what Sharpe-weighted allocation looks at.
+   */
+  readonly sleeveReturns?: readonly number[];
 }
 
 export interface Position {

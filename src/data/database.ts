@@ -1,0 +1,211 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  DuckDBDataChunk,
+  DuckDBDateValue,
+  DuckDBInstance,
+  DuckDBVector,
+  listValue,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import type { IsoDate } from '../core/dates.js';
+import { DataError } from '../core/errors.js';
+
+/** A bound query parameter. Arrays bind as DuckDB lists (e.g. `unnest($1::VARCHAR[])`). */
+export type SqlParam = string | number | boolean | bigint | null | readonly string[] | readonly number[];
+
+/** A value read back: DATE becomes an IsoDate string, integers become numbers. */
+export type SqlValue = string | number | boolean | null;
+export type SqlRow = Record<string, SqlValue>;
+
+export interface OpenOptions {
+  readOnly?: boolean;
+  /** Fail instead of creating a new database file (implied by readOnly). */
+  mustExist?: boolean;
+}
+
+/**
+ * One DuckDB file with one connection: the only place Kairos touches the DuckDB client, so the
+ * conversions (dates as IsoDate strings, BIGINT as number) are decided once.
+ */
+export class KairosDatabase {
+  private constructor(
+    readonly path: string,
+    readonly readOnly: boolean,
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  /** Opens (or, unless read-only or mustExist, creates) the database at `path`; `:memory:` gives a scratch database. */
+  static async open(path: string, options: OpenOptions = {}): Promise<KairosDatabase> {
+    const readOnly = options.readOnly ?? false;
+    if ((readOnly || options.mustExist) && path !== ':memory:' && !existsSync(path)) {
+      throw new DataError(`database not found: ${path}`);
+    }
+    if (!readOnly && path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
+    } catch (err) {
+      throw new DataError(`cannot open database ${path}: ${firstLine(err)}`);
+    }
+    return new KairosDatabase(path, readOnly, instance, await instance.connect());
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+
+  /** Runs a statement; returns the number of rows it changed (0 for DDL). */
+  async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
+    const result = await this.connection.run(sql, bind(params));
+    return result.rowsChanged;
+  }
+
+  async query(sql: string, params: readonly SqlParam[] = []): Promise<SqlRow[]> {
+    const reader = await this.connection.runAndReadAll(sql, bind(params));
+    const names = reader.deduplicatedColumnNames();
+    return reader.getRows().map((values) => {
+      const row: SqlRow = {};
+      names.forEach((name, i) => (row[name] = toSqlValue(values[i] ?? null)));
+      return row;
+    });
+  }
+
+  /** The first row of a query, or undefined when it returns none. */
+  async queryOne(sql: string, params: readonly SqlParam[] = []): Promise<SqlRow | undefined> {
+    return (await this.query(sql, params))[0];
+  }
+
+  /**
+   * Columnar read: hands each result chunk's column vectors to `visit` without building row
+   * objects, which is what makes loading millions of cells into typed arrays cheap.
+   */
+  async scanChunks(sql: string, params: readonly SqlParam[], visit: (columns: readonly DuckDBVector[], rowCount: number) => void): Promise<void> {
+    const result = await this.connection.run(sql, bind(params));
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const columns: DuckDBVector[] = [];
+      for (let c = 0; c < chunk.columnCount; c++) columns.push(chunk.getColumnVector(c));
+      visit(columns, chunk.rowCount);
+    }
+  }
+
+  /** Runs `work` in one transaction: all of its writes land, or none do. */
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
+    await this.connection.run('BEGIN TRANSACTION');
+    try {
+      const value = await work();
+      await this.connection.run('COMMIT');
+      return value;
+    } catch (err) {
+      await this.connection.run('ROLLBACK');
+      throw err;
+    }
+  }
+
+  /**
+   * Bulk-load path for generators: rows go in whole data chunks, not one statement each.
+   * `temporary` targets a `CREATE TEMP TABLE`, which lives outside the database file.
+   */
+  async createChunkAppender(table: string, types: readonly DuckDBType[], options: { temporary?: boolean } = {}): Promise<ChunkAppender> {
+    const appender = options.temporary
+      ? await this.connection.createAppender(table, 'main', 'temp')
+      : await this.connection.createAppender(table);
+    return new ChunkAppender(appender, types);
+  }
+
+  /** Column names of a table in the main schema (lower case), or null when the table does not exist. */
+  async tableColumns(table: string): Promise<string[] | null> {
+    const rows = await this.query(
+      `SELECT lower(column_name) AS name FROM duckdb_columns()
+       WHERE database_name = current_database() AND schema_name = 'main' AND lower(table_name) = lower($1)
+       ORDER BY column_index`,
+      [table],
+    );
+    if (rows.length > 0) return rows.map((row) => String(row.name));
+    return (await this.tableExists(table)) ? [] : null;
+  }
+
+  async tableExists(table: string): Promise<boolean> {
+    const row = await this.queryOne(
+      `SELECT count(*) AS n FROM duckdb_tables()
+       WHERE database_name = current_database() AND schema_name = 'main' AND lower(table_name) = lower($1)`,
+      [table],
+    );
+    return Number(row?.n ?? 0) > 0;
+  }
+}
+
+/**
+ * Fills one data chunk row by row and hands it to the appender when full. Every column must be
+ * set for every row: the chunk is reused, so an unset cell would keep the previous row's value.
+ */
+export class ChunkAppender {
+  private readonly chunk: DuckDBDataChunk;
+  private readonly vectors: DuckDBVector[] = [];
+  private readonly capacity = DuckDBVector.standardSize();
+  private rowsFilled = 0;
+
+  constructor(
+    private readonly appender: DuckDBAppender,
+    types: readonly DuckDBType[],
+  ) {
+    this.chunk = DuckDBDataChunk.create(types, this.capacity);
+    for (let column = 0; column < types.length; column++) this.vectors.push(this.chunk.getColumnVector(column));
+  }
+
+  set(column: number, value: DuckDBValue): void {
+    this.vectors[column]!.setItem(this.rowsFilled, value);
+  }
+
+  endRow(): void {
+    this.rowsFilled += 1;
+    if (this.rowsFilled === this.capacity) this.flush();
+  }
+
+  /** Appends the partial last chunk and closes the appender, which commits its rows. */
+  close(): void {
+    if (this.rowsFilled > 0) this.flush();
+    this.appender.closeSync();
+  }
+
+  private flush(): void {
+    for (const vector of this.vectors) vector.flush();
+    // Shrinking the chunk drops its cached vectors, so only the final partial chunk does it.
+    if (this.rowsFilled < this.capacity) this.chunk.rowCount = this.rowsFilled;
+    this.appender.appendDataChunk(this.chunk);
+    this.rowsFilled = 0;
+  }
+}
+
+/** Quotes an identifier for SQL, so user-named feature columns cannot break a statement. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** The day number DuckDB stores for a DATE, as an IsoDate. */
+export function isoDateOf(value: DuckDBDateValue): IsoDate {
+  return value.toString();
+}
+
+function bind(params: readonly SqlParam[]): DuckDBValue[] {
+  return params.map((param) => (Array.isArray(param) ? listValue([...(param as readonly (string | number)[])]) : (param as DuckDBValue)));
+}
+
+function toSqlValue(value: DuckDBValue): SqlValue {
+  if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof DuckDBDateValue) return isoDateOf(value);
+  return String(value);
+}
+
+function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('\n')[0] ?? message;
+}
