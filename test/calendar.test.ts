@@ -255,16 +255,6 @@ describe('XnysCalendar — navigation', () => {
     );
   });
 
-  it('serves replay-sized queries quickly', () => {
-    const started = performance.now();
-    for (let i = 0; i < 5_000; i++) {
-      const from = fromEpochDay(toEpochDay('2000-01-01') + i);
-      calendar.sessions(from, addDays(from, 3_650));
-      calendar.isSession(from);
-      calendar.nextSession(from);
-    }
-    expect(performance.now() - started).toBeLessThan(2_000);
-  });
 });
 
 describe('XnysCalendar — early closes', () => {

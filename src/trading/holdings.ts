@@ -144,7 +144,7 @@ function parsePositions(text: string, context: HoldingsContext, layout: FileLayo
   return { positions, cash };
 }
 
-function readRecords(text: string, source: string): RawRecord[] {
+export function readRecords(text: string, source: string): RawRecord[] {
   try {
     const records: unknown = parse(text, { bom: true, info: true, trim: true, skip_empty_lines: true, relax_column_count: true });
     // csv-parse's typings do not model `info: true`, which wraps each record with its line number.
@@ -159,7 +159,7 @@ function readRecords(text: string, source: string): RawRecord[] {
   }
 }
 
-function headerColumns(
+export function headerColumns(
   header: RawRecord,
   layout: FileLayout,
   source: string,
@@ -181,14 +181,14 @@ function headerColumns(
   return { ticker: required('ticker'), shares: required(layout.sharesColumn), price: price < 0 ? null : price };
 }
 
-function parseDecimal(text: string): number | null {
+export function parseDecimal(text: string): number | null {
   if (!DECIMAL.test(text)) return null;
   const value = Number(text);
   return Number.isFinite(value) ? value : null;
 }
 
 /** An empty price cell means "not given"; anything else must be a positive number. */
-function optionalPrice(text: string, at: string): number | null {
+export function optionalPrice(text: string, at: string): number | null {
   if (text === '') return null;
   const price = parseDecimal(text);
   if (price === null || price <= 0) throw new DataError(`${at}: price "${text}" is not a positive number`);

@@ -148,7 +148,7 @@ function moveClusterWeights(weights: Map<string, number>, input: BudgetInput, bu
   const sells = gaps.map((gap, c) => ({ c, amount: -gap })).filter((s) => s.amount > WEIGHT_EPSILON);
   const buys = gaps.map((gap, c) => ({ c, amount: gap })).filter((b) => b.amount > WEIGHT_EPSILON);
   // Clusters that must empty (no name left to hold) sell first; then the largest gap, ties by id.
-  sells.sort((x, y) => Number(input.clusterWeights[y.c]! > 0) - Number(input.clusterWeights[x.c]! > 0) || y.amount - x.amount || compare(input.clusterIds[x.c]!, input.clusterIds[y.c]!));
+  sells.sort((x, y) => Number(input.clusterWeights[x.c]! > 0) - Number(input.clusterWeights[y.c]! > 0) || y.amount - x.amount || compare(input.clusterIds[x.c]!, input.clusterIds[y.c]!));
   buys.sort((x, y) => y.amount - x.amount || compare(input.clusterIds[x.c]!, input.clusterIds[y.c]!));
   const wantedSells = sells.reduce((sum, s) => sum + s.amount, 0);
   const wantedBuys = buys.reduce((sum, b) => sum + b.amount, 0);
