@@ -1,7 +1,11 @@
 /** RFC 4180 CSV with a header row and a trailing newline; fields quoted only when they must be. */
 export function toCsv(header: readonly string[], rows: readonly (readonly (string | number | null)[])[]): string {
-  const lines = [header.join(','), ...rows.map((r) => r.map(formatCell).join(','))];
-  return `${lines.join('\n')}\n`;
+  return csvLine(header) + rows.map(csvLine).join('');
+}
+
+/** One CSV record with its newline. */
+export function csvLine(cells: readonly (string | number | null)[]): string {
+  return `${cells.map(formatCell).join(',')}\n`;
 }
 
 function formatCell(value: string | number | null): string {

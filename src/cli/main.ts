@@ -3,6 +3,9 @@ import { ExitCode, KairosError } from '../core/errors.js';
 import { registerCalendarCommands } from './commands/calendar.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerRebalanceCommands } from './commands/rebalance.js';
+import { registerReplayCommands } from './commands/replay.js';
+import { registerStrategyCommands } from './commands/strategies.js';
+import { registerReconcileCommands } from './commands/reconcile.js';
 
 /**
  * Each concept contributes its subcommands through one `register…Commands(program)` function.
@@ -17,6 +20,9 @@ export function buildProgram(): Command {
   registerCalendarCommands(program);
   registerDataCommands(program);
   registerRebalanceCommands(program);
+  registerReplayCommands(program);
+  registerStrategyCommands(program);
+  registerReconcileCommands(program);
   return program;
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { scheduleRuleSchema } from '../calendar/schedule.js';
 import { riskConfigSchema } from '../risk/config.js';
+import { replayConfigSchema } from '../replay/config.js';
 
 const strategyIdPattern = /^[a-z0-9][a-z0-9_-]*$/;
 
@@ -66,5 +67,6 @@ export const kairosConfigSchema = z.strictObject({
   risk: riskConfigSchema.prefault({}),
   trading: tradingConfigSchema.prefault({}),
   validation: validationConfigSchema.prefault({}),
+  replay: replayConfigSchema.prefault({}),
 });
 export type KairosConfig = z.infer<typeof kairosConfigSchema>;

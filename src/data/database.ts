@@ -11,7 +11,6 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import type { IsoDate } from '../core/dates.js';
 import { DataError } from '../core/errors.js';
 
 /** A bound query parameter. Arrays bind as DuckDB lists (e.g. `unnest($1::VARCHAR[])`). */
@@ -189,11 +188,6 @@ export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** The day number DuckDB stores for a DATE, as an IsoDate. */
-export function isoDateOf(value: DuckDBDateValue): IsoDate {
-  return value.toString();
-}
-
 function bind(params: readonly SqlParam[]): DuckDBValue[] {
   return params.map((param) => (Array.isArray(param) ? listValue([...(param as readonly (string | number)[])]) : (param as DuckDBValue)));
 }
@@ -201,7 +195,8 @@ function bind(params: readonly SqlParam[]): DuckDBValue[] {
 function toSqlValue(value: DuckDBValue): SqlValue {
   if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
   if (typeof value === 'bigint') return Number(value);
-  if (value instanceof DuckDBDateValue) return isoDateOf(value);
+  // DuckDBDateValue prints as YYYY-MM-DD, which is exactly an IsoDate.
+  if (value instanceof DuckDBDateValue) return value.toString();
   return String(value);
 }
 

@@ -1,4 +1,5 @@
 import type { IsoDate } from '../core/dates.js';
+import { createMarketPanel } from './market-panel.js';
 import { PANEL_FIELDS, type MarketPanel, type PanelField, type RegimeLabel } from './panel.js';
 
 export interface PanelSpec {
@@ -35,16 +36,12 @@ export function buildPanel(spec: PanelSpec): MarketPanel {
   };
   const fields = Object.fromEntries(PANEL_FIELDS.map((f) => [f, dense(spec.fields[f], f)])) as Record<PanelField, Float64Array>;
   const extraFeatures = new Map(Object.entries(spec.extraFeatures ?? {}).map(([name, rows]) => [name, dense(rows, name)]));
-  const tickerIndex = new Map(tickers.map((t, i) => [t, i]));
-  const dateIndex = new Map(spec.dates.map((d, i) => [d, i]));
-  return {
+  return createMarketPanel({
     tickers,
     sectors,
     dates: [...spec.dates],
     fields,
     extraFeatures,
-    regime: spec.regime ? [...spec.regime] : spec.dates.map(() => null),
-    tickerIndex: (t) => tickerIndex.get(t) ?? -1,
-    dateIndex: (d) => dateIndex.get(d) ?? -1,
-  };
+    regime: spec.regime ? [...spec.regime] : undefined,
+  });
 }

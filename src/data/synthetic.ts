@@ -47,6 +47,8 @@ interface SyntheticName {
   readonly marketBeta: number;
   readonly sectorBeta: number;
   readonly idiosyncraticVol: number;
+  /** Typical daily volatility, which scales the overnight gap and the intraday range. */
+  readonly typicalDailyVol: number;
   readonly drift: number;
   readonly startPrice: number;
   readonly dollarAdv: number;
@@ -132,6 +134,7 @@ function drawNames(random: SeededRandom, count: number, sectorCount: number, ses
       marketBeta,
       sectorBeta,
       idiosyncraticVol,
+      typicalDailyVol: Math.hypot(marketBeta * MARKET.dailyVol, idiosyncraticVol),
       drift,
       startPrice,
       dollarAdv,
@@ -161,7 +164,7 @@ function drawSectorReturns(random: SeededRandom, sessionCount: number, sectorCou
 }
 
 /**
- * Appends rows session by session (then by ticker) so sep_base is stored in date order, which
+ * Appends rows session by session (then by ticker) so sep_base is stored (almost) in date order, which
  * lets DuckDB skip row groups when a panel loads a date range. Tickers go in as integer ids to
  * a temp table and are joined to their names once, because appending millions of strings one by
  * one is the slow part of bulk loading.
@@ -201,7 +204,7 @@ async function writePrices(
       const dayReturn =
         name.drift + name.marketBeta * market + name.sectorBeta * sectorReturns[t * sectorCount + name.sector]! + name.idiosyncraticVol * noise;
       const previousClose = Math.exp(logClose[i]!);
-      const dayVol = Math.hypot(name.marketBeta * MARKET.dailyVol, name.idiosyncraticVol);
+      const dayVol = name.typicalDailyVol;
       // A listing day has no previous close: it opens near its first close.
       const open = t === name.firstSession ? previousClose * Math.exp(0.3 * dayVol * gapNoise) : previousClose * Math.exp(0.35 * dayReturn + 0.2 * dayVol * gapNoise);
       logClose[i] = logClose[i]! + (t === name.firstSession ? 0 : dayReturn);

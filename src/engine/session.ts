@@ -31,6 +31,11 @@ export interface SessionInputs {
   readonly holdings: Holdings;
   /** Capital the target weights are fractions of. */
   readonly portfolioValue: number;
+  /**
+   * Prices that value holdings and size orders; default D's close. Replay passes closes with a
+   * held name's last price carried through a missing close.
+   */
+  readonly prices?: Float64Array;
   /** Strategy ids to rebalance whatever their schedule says (manual runs). */
   readonly forced: ReadonlySet<string>;
   readonly config: KairosConfig;
@@ -87,7 +92,7 @@ export async function runSession(inputs: SessionInputs, stages: PipelineStages =
   for (const strategy of strategies) {
     const state = inputs.prior?.strategies[strategy.id] ?? null;
     const decision = decideDue(strategy.schedule, inputs.calendar, date, state, inputs.forced.has(strategy.id));
-    const event = decision.due ? await freshSignal(strategy, state, inputs) : heldSignal(strategy.id, date, state, market.tickers, inputs.log);
+    const event = decision.due ? await freshSignal(strategy, state, inputs) : heldSignal(strategy.id, state, market, inputs.log);
     const lastRebalance = event.status === 'rebalanced' ? date : (state?.lastRebalance ?? null);
     dueInfo.set(strategy.id, { reason: decision.reason, nextRebalance: decision.nextRebalance, lastRebalance, custom: event.status === 'rebalanced' ? (event.strategyState ?? null) : (state?.custom ?? null) });
     bus.publish(event);
@@ -118,19 +123,25 @@ export async function runSession(inputs: SessionInputs, stages: PipelineStages =
     }));
 
   const net = netSleeves(sleeves, sleeves.map((s) => s.allocation), size);
-  const prices = market.field('close');
+  const prices = inputs.prices ?? market.field('close');
   const currentShares = heldShares(inputs.holdings, market.tickers);
   const hasPrior = inputs.holdings.positions.length > 0;
   const priorWeights = currentWeights(currentShares, prices, inputs.portfolioValue, market.tickers);
   const risk = stages.riskStage({ target: net, prior: hasPrior ? priorWeights : null, market, config: inputs.config.risk });
-  const trades = stages.tradeGenerator({
-    tickers: market.tickers,
-    targetWeights: risk.weights,
-    currentShares,
-    prices,
-    portfolioValue: inputs.portfolioValue,
-    minTradeValue: inputs.config.trading.min_trade_value,
-  });
+  // Between rebalances the book holds its shares (seed: "hold positions until the next rebalance");
+  // re-trading price drift every session would be turnover no strategy asked for.
+  const anyRebalanced = sleeves.some((s) => s.status === 'rebalanced');
+  const trades =
+    anyRebalanced || !hasPrior
+      ? stages.tradeGenerator({
+          tickers: market.tickers,
+          targetWeights: risk.weights,
+          currentShares,
+          prices,
+          portfolioValue: inputs.portfolioValue,
+          minTradeValue: inputs.config.trading.min_trade_value,
+        })
+      : [];
   const targetShares = sharesAfterTrades(currentShares, trades, market.tickers);
   const snapshot = nextSnapshot(inputs, sleeves, dueInfo, sleeveReturns, targetShares, prices);
   return { date, tickers: market.tickers, sleeves, net, priorWeights, hasPrior, risk, prices, currentShares, targetShares, trades, portfolioValue: inputs.portfolioValue, alerts, snapshot };
@@ -212,19 +223,22 @@ async function freshSignal(strategy: LoadedStrategy, state: StrategyState | null
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log.error({ err: message }, 'strategy failed; holding its previous signal');
-    const held = heldSignal(strategy.id, date, state, market.tickers, inputs.log);
+    const held = heldSignal(strategy.id, state, market, inputs.log);
     return { ...held, status: 'failed', error: message };
   }
 }
 
-function heldSignal(strategyId: string, date: IsoDate, state: StrategyState | null, tickers: readonly string[], log: Logger): SignalEvent {
+/** The last signal, less names that no longer trade: a sleeve cannot target a name without a price. */
+function heldSignal(strategyId: string, state: StrategyState | null, market: PointInTimeMarket, log: Logger): SignalEvent {
+  const { tickers, date } = market;
+  const close = market.field('close');
   const weights = new Float64Array(tickers.length);
   const notes: string[] = [];
   for (const [ticker, weight] of Object.entries(state?.signal ?? {})) {
     const i = indexOf(tickers, ticker);
-    if (i < 0) {
-      notes.push(`held ${ticker} (${weight}) has no market data on ${date}; dropped from the sleeve`);
-      log.warn({ strategy: strategyId, ticker }, 'held name has no market data; dropped');
+    if (i < 0 || !Number.isFinite(close[i]!)) {
+      notes.push(`held ${ticker} (${weight}) has no price on ${date}; dropped from the sleeve`);
+      log.warn({ strategy: strategyId, ticker }, 'held name has no price; dropped from the sleeve');
       continue;
     }
     weights[i] = weight;

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { stableStringify } from '../../core/json.js';
@@ -45,7 +47,9 @@ export function registerDataCommands(program: Command): void {
 async function importCommand(flags: ImportFlags): Promise<void> {
   if (flags.prices === undefined && flags.sectors === undefined) throw new UsageError('data import: give --prices, --sectors or both');
   const log = createLogger();
+  const created = !existsSync(flags.db);
   const db = await KairosDatabase.open(flags.db);
+  let failed = true;
   try {
     const summary: { sectors?: SectorImportSummary; prices?: PriceImportSummary } = {};
     if (flags.sectors !== undefined) {
@@ -57,14 +61,17 @@ async function importCommand(flags: ImportFlags): Promise<void> {
       summary.prices = await importPrices(db, flags.prices);
     }
     printLines([stableStringify(summary)]);
+    failed = false;
   } finally {
     db.close();
+    // A failed import into a database it just created leaves no empty database behind.
+    if (failed && created) await Promise.all([rm(flags.db, { force: true }), rm(`${flags.db}.wal`, { force: true })]);
   }
 }
 
 async function featuresCommand(flags: FeatureFlags): Promise<void> {
   const log = createLogger();
-  const db = await KairosDatabase.open(flags.db);
+  const db = await KairosDatabase.open(flags.db, { mustExist: true });
   try {
     const started = performance.now();
     const summary = await buildFeatures(db);

@@ -1,0 +1,373 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
+import type { IsoDate } from '../core/dates.js';
+import { DataError, StateError, UsageError } from '../core/errors.js';
+import { stableStringify } from '../core/json.js';
+import { writeFileAtomic } from '../core/atomic.js';
+import { fixed, round } from '../artifacts/csv.js';
+import { loadPanel } from '../data/panel-loader.js';
+import { pointInTime } from '../data/point-in-time.js';
+import type { MarketPanel } from '../data/panel.js';
+import type { KairosConfig } from '../config/schema.js';
+import type { RunSnapshot } from '../state/store.js';
+import { hasCritical } from '../validation/alerts.js';
+import { preRebalanceChecks } from '../validation/checks.js';
+import { bookMetrics, type BookMetrics, type EquityPoint } from '../analytics/performance.js';
+import { renderReport } from '../report/html-report.js';
+import { sharpeAllocations } from '../engine/aggregator.js';
+import type { EngineServices } from '../engine/container.js';
+import { runSession } from '../engine/session.js';
+import type { StrategyOutput } from '../engine/strategy.js';
+import type { LoadedStrategy } from '../engine/strategy-loader.js';
+import { CsvJournal } from './csv-journal.js';
+import { fillPriceReference, ordersFromTrades, type Fill, type Order } from './fills.js';
+import { BookLedger, lastListedIndex, type LedgerSnapshot } from './ledger.js';
+
+export interface ReplayOptions extends EngineServices {
+  readonly from: IsoDate;
+  readonly to: IsoDate;
+  readonly outputDir: string;
+  readonly resume: boolean;
+  /** Called after every session (progress bars, logs). */
+  readonly onSession?: (done: number, total: number, date: IsoDate) => void;
+  /** Identifies the inputs so a checkpoint is only resumed by the same replay. */
+  readonly fingerprint: string;
+}
+
+export interface ReplayOutcome {
+  readonly sessions: number;
+  readonly firstSession: IsoDate;
+  readonly metrics: readonly BookMetrics[];
+  readonly notes: readonly string[];
+}
+
+/** One simulated book: its ledger, the engine state it carries, and orders awaiting their fill. */
+interface Book {
+  readonly name: string;
+  readonly strategies: readonly LoadedStrategy[];
+  readonly config: KairosConfig;
+  readonly ledger: BookLedger;
+  snapshot: RunSnapshot | null;
+  pending: Order[];
+  curve: EquityPoint[];
+}
+
+const COMBINED = 'combined';
+const EQUITY_HEADER = ['date', 'book', 'equity', 'return', 'gross', 'net', 'turnover', 'costs'];
+const TRADES_HEADER = ['date', 'book', 'ticker', 'side', 'shares', 'reference_price', 'fill_price', 'notional', 'commission', 'spread_cost', 'impact_cost', 'total_cost', 'reason'];
+const POSITIONS_HEADER = ['date', 'book', 'ticker', 'shares', 'price', 'value', 'weight'];
+/** carried_price: held, no close, valued at its last close; order_skipped: no price to fill at;
+ * open_missing: filled at the close instead of the open; impact_unavailable: no ADV to size impact. */
+const FLAGS_HEADER = ['date', 'book', 'ticker', 'flag'];
+
+/**
+ * Replays sessions from..to through exactly the production session pipeline, for the combined
+ * book and (optionally) each strategy alone. Each session D: fill the orders decided at D−1 (at
+ * D's open by default), close delisted names, mark to D's close, then decide with data ≤ D only.
+ * Outputs are built in `<outputDir>.partial/` and renamed into place only when complete.
+ */
+export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> {
+  const { config, calendar, log } = options;
+  const requested = calendar.sessions(options.from, options.to);
+  if (requested.length === 0) throw new UsageError(`no XNYS sessions between ${options.from} and ${options.to}`);
+  const warmup = Math.max(config.risk.vol_window + 1, ...options.strategies.map((s) => s.definition.warmupSessions(s.params)));
+  const panel = await loadReplayPanel(options, requested, warmup);
+  const firstIndex = firstReplayableIndex(panel, requested[0]!, warmup);
+  const lastIndex = panel.dateIndex(requested.at(-1)!) >= 0 ? panel.dateIndex(requested.at(-1)!) : panel.dates.length - 1;
+  if (firstIndex > lastIndex) {
+    throw new DataError(`no session in ${options.from}..${options.to} has the ${warmup} sessions of history the strategies and risk stage need (data starts ${panel.dates[0]})`);
+  }
+  const notes: string[] = [];
+  if (panel.dates[firstIndex]! > requested[0]!) {
+    notes.push(`replay starts ${panel.dates[firstIndex]} instead of ${requested[0]}: the first session with ${warmup} sessions of history`);
+    log.warn(notes.at(-1));
+  }
+
+  const partial = `${options.outputDir}.partial`;
+  const checkpointPath = join(partial, 'checkpoint.json');
+  const checkpoint = options.resume ? readCheckpoint(checkpointPath, options.fingerprint) : null;
+  if (!options.resume) {
+    rmSync(partial, { recursive: true, force: true });
+    mkdirSync(partial, { recursive: true });
+  }
+  const books = createBooks(options, panel, checkpoint);
+  if (checkpoint) notes.push(...checkpoint.notes.filter((n) => !notes.includes(n)));
+  const journals = {
+    equity: new CsvJournal(join(partial, 'equity.csv'), EQUITY_HEADER, checkpoint?.offsets.equity ?? null),
+    trades: new CsvJournal(join(partial, 'trades.csv'), TRADES_HEADER, checkpoint?.offsets.trades ?? null),
+    positions: new CsvJournal(join(partial, 'positions.csv'), POSITIONS_HEADER, checkpoint?.offsets.positions ?? null),
+    flags: new CsvJournal(join(partial, 'flags.csv'), FLAGS_HEADER, checkpoint?.offsets.flags ?? null),
+  };
+  const flag = (date: IsoDate, book: string, tickers: readonly string[], what: string) => {
+    for (const ticker of tickers) journals.flags.append([date, book, ticker, what]);
+  };
+  const delistedAfter = lastListedIndex(panel.fields.close, panel.tickers.length, panel.dates.length);
+  const memo = new StrategyMemo();
+  const blockedDays = new Set<IsoDate>();
+  const startIndex = checkpoint?.nextIndex ?? firstIndex;
+  const total = lastIndex - firstIndex + 1;
+
+  for (let d = startIndex; d <= lastIndex; d++) {
+    const date = panel.dates[d]!;
+    const market = pointInTime(panel, date);
+    const critical = hasCritical(preRebalanceChecks(date, { sep_base_latest: date, feat_matrix_latest: date, regime_latest: null }, market, config.validation));
+    for (const book of books) {
+      const filled = fillPending(book, panel, d, config, flag);
+      const delisted = delistedHoldings(book.ledger, delistedAfter, d);
+      const closed = book.ledger.closeDelisted(delisted, date);
+      const mark = book.ledger.mark(market.field('close'), date);
+      flag(date, book.name, mark.carried, 'carried_price');
+      const fills = [...filled, ...closed];
+      for (const f of fills) journals.trades.append(tradeRow(f));
+      const previous = book.curve.at(-1)?.equity ?? config.replay.initial_capital;
+      const traded = fills.reduce((s, f) => s + f.notional, 0);
+      book.curve.push({ date, equity: mark.equity, turnover: traded / (2 * mark.equity), costs: fills.reduce((s, f) => s + f.total_cost, 0), gross: mark.gross, net: mark.net });
+      journals.equity.append([date, book.name, fixed(mark.equity, 2), fixed(mark.equity / previous - 1, 8), fixed(mark.gross, 6), fixed(mark.net, 6), fixed(book.curve.at(-1)!.turnover, 6), fixed(book.curve.at(-1)!.costs, 2)]);
+      if (wantsPositions(config.replay.positions, panel, d, lastIndex)) writePositions(journals.positions, book, market.field('close'), date, mark.equity);
+      if (critical) {
+        blockedDays.add(date);
+        continue; // a blocked day: production would not trade, so neither does the replay
+      }
+      const result = await runSession(
+        {
+          date,
+          runId: `replay-${date}`,
+          market,
+          calendar,
+          strategies: book.strategies.map((s) => memo.wrap(s)),
+          prior: book.snapshot,
+          holdings: { asOf: date, cash: book.ledger.cash, positions: book.ledger.positions() },
+          portfolioValue: mark.equity,
+          prices: carriedPrices(market.field('close'), book.ledger),
+          forced: new Set(),
+          config: book.config,
+          log,
+        },
+        options.stages,
+      );
+      if (hasCritical(result.alerts)) {
+        blockedDays.add(date);
+        continue; // production would block this run: no orders, and the state stays as it was
+      }
+      book.snapshot = result.snapshot;
+      book.pending = ordersFromTrades(result.trades, panel.tickers);
+      if (config.replay.timing === 'same_close') for (const f of fillPending(book, panel, d, config, flag, true)) journals.trades.append(tradeRow(f));
+    }
+    const done = d - firstIndex + 1;
+    options.onSession?.(done, total, date);
+    if ((done % config.replay.checkpoint_every === 0 || d === lastIndex) && d < lastIndex) {
+      await saveCheckpoint(checkpointPath, { fingerprint: options.fingerprint, nextIndex: d + 1, notes, offsets: flushAll(journals), books: books.map(bookCheckpoint) });
+      const combined = books[0]!;
+      if (combined.snapshot) await options.store.commit(config.portfolio, combined.snapshot);
+    }
+  }
+  if (blockedDays.size > 0) notes.push(`${blockedDays.size} session(s) blocked by CRITICAL checks (no orders): ${[...blockedDays].slice(0, 5).join(', ')}${blockedDays.size > 5 ? ', …' : ''}`);
+  for (const journal of Object.values(journals)) journal.close();
+
+  const metrics = books.map((b) => bookMetrics(b.name, b.curve));
+  const soloSharpes = metrics.filter((m) => m.book !== COMBINED).map((m) => ({ id: m.book, sharpe: m.sharpe ?? Number.NaN }));
+  const summary = {
+    from: panel.dates[firstIndex],
+    to: panel.dates[lastIndex],
+    sessions: total,
+    fill: config.replay,
+    books: metrics,
+    sharpe_weights: soloSharpes.length > 0 ? Object.fromEntries(sharpeAllocations(soloSharpes).map((a) => [a.strategyId, round(a.allocation)])) : null,
+    notes,
+  };
+  await writeFileAtomic(join(partial, 'metrics.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeFileAtomic(
+    join(partial, 'report.html'),
+    renderReport({
+      title: `Kairos replay ${panel.dates[firstIndex]} – ${panel.dates[lastIndex]}`,
+      generatedFor: { from: panel.dates[firstIndex]!, to: panel.dates[lastIndex]!, config: options.strategies.map((s) => s.id).join(', ') },
+      books: books.map((b, i) => ({ name: b.name, curve: b.curve, metrics: metrics[i]! })),
+      notes,
+    }),
+  );
+  if (config.replay.timing !== 'same_close' && books.some((b) => b.pending.length > 0)) notes.push(`orders decided on ${panel.dates[lastIndex]} are not filled: the replay ends before their fill`);
+  rmSync(checkpointPath, { force: true });
+  await publish(partial, options.outputDir);
+  if (combinedSnapshotOf(books)) await options.store.commit(config.portfolio, combinedSnapshotOf(books)!);
+  return { sessions: total, firstSession: panel.dates[firstIndex]!, metrics, notes };
+}
+
+/** The panel from `warmup` sessions before the first requested session through the last one. */
+async function loadReplayPanel(options: ReplayOptions, requested: readonly IsoDate[], warmup: number): Promise<MarketPanel> {
+  const { calendar } = options;
+  const start = calendar.sessions(calendar.firstDate, requested[0]!).at(-(warmup + 1)) ?? calendar.firstDate;
+  const featureColumns = [...new Set(options.strategies.flatMap((s) => s.definition.featureColumns?.(s.params) ?? []))].sort();
+  const panel = await loadPanel(options.db, { from: start, to: requested.at(-1)!, featureColumns });
+  if (panel.dates.at(-1)! < requested[0]!) throw new DataError(`the database ends ${panel.dates.at(-1)}, before the replay starts (${requested[0]})`);
+  return panel;
+}
+
+/** Index of the first session ≥ `from` with `warmup` sessions of data before it. */
+function firstReplayableIndex(panel: MarketPanel, from: IsoDate, warmup: number): number {
+  let i = panel.dates.findIndex((d) => d >= from);
+  if (i < 0) i = panel.dates.length;
+  return Math.max(i, warmup);
+}
+
+function createBooks(options: ReplayOptions, panel: MarketPanel, checkpoint: Checkpoint | null): Book[] {
+  const { config, strategies } = options;
+  const specs: { name: string; strategies: readonly LoadedStrategy[]; config: KairosConfig }[] = [{ name: COMBINED, strategies, config }];
+  if (config.replay.solo_books && strategies.length > 1) {
+    const solo = { ...config, allocation: { ...config.allocation, scheme: 'fixed' as const, normalize: false } };
+    for (const s of strategies) specs.push({ name: s.id, strategies: [{ ...s, allocation: 1 }], config: solo });
+  }
+  return specs.map((spec) => {
+    const saved = checkpoint?.books.find((b) => b.name === spec.name);
+    if (checkpoint && !saved) throw new StateError(`checkpoint has no book "${spec.name}": the config changed since it was written; start without --resume`);
+    return {
+      ...spec,
+      ledger: saved ? BookLedger.restore(saved.ledger, panel.tickers) : new BookLedger(spec.name, panel.tickers, config.replay.initial_capital),
+      snapshot: (saved?.snapshot as RunSnapshot | null | undefined) ?? null,
+      pending: saved?.pending ?? [],
+      curve: saved?.curve ?? [],
+    };
+  });
+}
+
+type Flagger = (date: IsoDate, book: string, tickers: readonly string[], what: string) => void;
+
+function fillPending(book: Book, panel: MarketPanel, d: number, config: KairosConfig, flag: Flagger, sameClose = false): Fill[] {
+  if (book.pending.length === 0) return [];
+  if ((config.replay.timing === 'same_close') !== sameClose) return [];
+  const decision = sameClose ? d : d - 1;
+  const reference = fillPriceReference(config.replay.timing, panel, decision);
+  if (!reference) return [];
+  const n = panel.tickers.length;
+  const adv = panel.fields.adv20.subarray(decision * n, (decision + 1) * n);
+  const date = panel.dates[reference.sessionIndex]!;
+  const { fills, skipped, impactUnavailable } = book.ledger.fill(book.pending, reference.prices, adv, date, config.replay);
+  flag(date, book.name, skipped.map((s) => s.ticker), 'order_skipped');
+  flag(date, book.name, reference.openFallback.filter((t) => fills.some((f) => f.ticker === t)), 'open_missing');
+  if (config.replay.impact_bps > 0) flag(date, book.name, impactUnavailable, 'impact_unavailable');
+  book.pending = [];
+  return fills;
+}
+
+/** D's closes, with each held name that has none valued at its last price (flagged as carried). */
+function carriedPrices(closes: Float64Array, ledger: BookLedger): Float64Array {
+  let prices = closes;
+  for (let i = 0; i < closes.length; i++) {
+    if (ledger.shares[i] !== 0 && !Number.isFinite(closes[i]!)) {
+      if (prices === closes) prices = closes.slice();
+      prices[i] = ledger.lastPrice[i]!;
+    }
+  }
+  return prices;
+}
+
+function delistedHoldings(ledger: BookLedger, lastListed: Int32Array, d: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < ledger.shares.length; i++) if (ledger.shares[i] !== 0 && lastListed[i]! < d) out.push(i);
+  return out;
+}
+
+function wantsPositions(mode: KairosConfig['replay']['positions'], panel: MarketPanel, d: number, last: number): boolean {
+  if (d === last || mode === 'daily') return true;
+  if (mode === 'final') return false;
+  return panel.dates[d]!.slice(0, 7) !== panel.dates[d + 1]!.slice(0, 7);
+}
+
+/** Holdings entering the session's decision (after its fills), valued at its close, plus cash. */
+function writePositions(journal: CsvJournal, book: Book, closes: Float64Array, date: IsoDate, equity: number): void {
+  const { ledger } = book;
+  for (let i = 0; i < ledger.shares.length; i++) {
+    const shares = ledger.shares[i]!;
+    if (shares === 0) continue;
+    const price = Number.isFinite(closes[i]!) ? closes[i]! : ledger.lastPrice[i]!;
+    journal.append([date, book.name, ledger.tickers[i]!, shares, String(price), fixed(shares * price, 2), fixed((shares * price) / equity, 6)]);
+  }
+  journal.append([date, book.name, 'CASH', fixed(ledger.cash, 2), '1', fixed(ledger.cash, 2), fixed(ledger.cash / equity, 6)]);
+}
+
+function tradeRow(f: Fill): (string | number)[] {
+  return [f.date, f.book, f.ticker, f.side, f.shares, String(f.reference_price), fixed(f.fill_price, 6), fixed(f.notional, 2), fixed(f.commission, 2), fixed(f.spread_cost, 2), fixed(f.impact_cost, 2), fixed(f.total_cost, 2), f.reason];
+}
+
+/**
+ * A strategy's output depends only on the date, the market and its own state — identical in every
+ * book that holds it — so each (strategy, date) is computed once and shared by the books.
+ */
+class StrategyMemo {
+  private date: IsoDate | null = null;
+  private outputs = new Map<string, Promise<StrategyOutput>>();
+
+  wrap(strategy: LoadedStrategy): LoadedStrategy {
+    const rebalance: LoadedStrategy['definition']['rebalance'] = (context) => {
+      if (context.date !== this.date) {
+        this.date = context.date;
+        this.outputs = new Map();
+      }
+      let output = this.outputs.get(strategy.id);
+      if (!output) {
+        output = Promise.resolve().then(() => strategy.definition.rebalance(context));
+        this.outputs.set(strategy.id, output);
+      }
+      return output;
+    };
+    return { ...strategy, definition: { ...strategy.definition, rebalance } };
+  }
+}
+
+const checkpointSchema = z.object({
+  fingerprint: z.string(),
+  nextIndex: z.number().int().min(0),
+  notes: z.array(z.string()),
+  offsets: z.object({ equity: z.number().int(), trades: z.number().int(), positions: z.number().int(), flags: z.number().int() }),
+  books: z.array(
+    z.object({
+      name: z.string(),
+      ledger: z.custom<LedgerSnapshot>(),
+      snapshot: z.unknown(),
+      pending: z.array(z.object({ tickerIndex: z.number().int(), shares: z.number() })),
+      curve: z.array(z.object({ date: z.string(), equity: z.number(), turnover: z.number(), costs: z.number(), gross: z.number(), net: z.number() })),
+    }),
+  ),
+});
+type Checkpoint = z.infer<typeof checkpointSchema>;
+
+function bookCheckpoint(book: Book): Checkpoint['books'][number] {
+  return { name: book.name, ledger: book.ledger.snapshot(), snapshot: book.snapshot, pending: book.pending, curve: book.curve };
+}
+
+function flushAll(journals: Record<keyof Checkpoint['offsets'], CsvJournal>): Checkpoint['offsets'] {
+  return { equity: journals.equity.flush(), trades: journals.trades.flush(), positions: journals.positions.flush(), flags: journals.flags.flush() };
+}
+
+async function saveCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
+  await writeFileAtomic(path, stableStringify(checkpoint, 0));
+}
+
+function readCheckpoint(path: string, fingerprint: string): Checkpoint {
+  if (!existsSync(path)) throw new UsageError(`--resume: no checkpoint at ${path} (nothing to resume; run without --resume)`);
+  const parsed = checkpointSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success) throw new StateError(`${path}: unreadable checkpoint (${parsed.error.issues[0]?.message}); run without --resume`);
+  if (parsed.data.fingerprint !== fingerprint) throw new UsageError(`--resume: ${path} was written by a replay with other inputs (config, database or dates); run without --resume`);
+  return parsed.data;
+}
+
+/** Swap the finished `<dir>.partial` into `<dir>`, replacing an older run's outputs. */
+async function publish(partial: string, outputDir: string): Promise<void> {
+  const retired = join(dirname(outputDir), `.${basename(outputDir)}.${process.pid}.retired`);
+  const hadPrevious = existsSync(outputDir);
+  if (hadPrevious) await rename(outputDir, retired);
+  await rename(partial, outputDir);
+  if (hadPrevious) rmSync(retired, { recursive: true, force: true });
+}
+
+function combinedSnapshotOf(books: readonly Book[]): RunSnapshot | null {
+  return books[0]?.snapshot ?? null;
+}
+
+/** What identifies a replay's inputs for `--resume`. */
+export function replayFingerprint(parts: { config: KairosConfig; db: string; from: IsoDate; to: IsoDate; strategies: readonly LoadedStrategy[] }): string {
+  const text = stableStringify({ config: parts.config, db: parts.db, from: parts.from, to: parts.to, modules: parts.strategies.map((s) => s.module) }, 0);
+  return createHash('sha256').update(text).digest('hex');
+}
