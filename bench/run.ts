@@ -19,6 +19,7 @@ interface Measurement {
   readonly peakRssMb: number;
 }
 
+/** A cached synthetic database of `tickers` names over the `years` calendar years ending 2025-12-31. */
 async function database(tickers: number, years: number): Promise<string> {
   const path = join(benchDir, `synthetic-${tickers}x${years}y.duckdb`);
   if (existsSync(path)) return path;
@@ -75,8 +76,23 @@ interface Row {
   readonly result: Measurement;
 }
 
+const multiConfig = join(root, 'config', 'multi.yaml');
+/** Replays start after a year of history (12-1 momentum needs 252 sessions), so their databases span 11 years. */
+const REPLAY_YEARS = [1, 5, 10] as const;
+const REPLAY_TICKERS = [500, 1500, 3000] as const;
+
+function replayArgs(db: string, years: number, out: string): string[] {
+  return ['replay', '--db', db, '--config', multiConfig, '--from', `${2026 - years}-01-01`, '--to', '2025-12-31', '--output-dir', out];
+}
+
 async function main(): Promise<void> {
+  const only = process.argv[2];
   const rows: Row[] = [];
+  if (only === 'replay') {
+    await replayGrid(rows);
+    printRows(rows);
+    return;
+  }
   const big = await database(5000, 10);
   const lastSession = calendar.previousSession('2025-12-31');
   rows.push({
@@ -89,6 +105,31 @@ async function main(): Promise<void> {
   rows.push({ scenario: 'data features, 5,000 tickers × 10 y', target: '—', result: await measure(['data', 'features', '--db', featuresCopy]) });
   rmSync(featuresCopy, { force: true });
 
+  const multi = await database(3000, 11);
+  rows.push({
+    scenario: 'run, five strategies (config/multi.yaml), 3,000 tickers × 10 y, last session (median of 3)',
+    target: '≤ 3 s, ≤ 800 MB',
+    result: await median(3, ['run', '--db', multi, '--config', multiConfig, '--date', lastSession, '--output-dir', join(benchDir, 'out', 'run')]),
+  });
+  await replayGrid(rows);
+  printRows(rows);
+}
+
+async function replayGrid(rows: Row[]): Promise<void> {
+  for (const tickers of REPLAY_TICKERS) {
+    const db = await database(tickers, 11);
+    for (const years of REPLAY_YEARS) {
+      const headline = tickers === 3000 && years === 10;
+      rows.push({
+        scenario: `replay, five strategies, ${tickers.toLocaleString('en-US')} tickers × ${years} y`,
+        target: headline ? '≤ 20 s, ≤ 1.5 GB' : '—',
+        result: await measure(replayArgs(db, years, join(benchDir, 'out', `replay-${tickers}-${years}`))),
+      });
+    }
+  }
+}
+
+function printRows(rows: readonly Row[]): void {
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; ${new Date().toISOString().slice(0, 10)}`);
   console.log('| scenario | wall (s) | peak RSS (MB) | target |');
   console.log('|---|---:|---:|---|');

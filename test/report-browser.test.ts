@@ -49,11 +49,21 @@ interface CdpEvent {
   readonly sessionId?: string;
 }
 
+/** A reply (with id) or an event (with method), as Chromium sends them. */
+interface CdpMessage {
+  readonly id?: number;
+  readonly result?: unknown;
+  readonly error?: { message: string };
+  readonly method?: string;
+  readonly params?: Record<string, unknown>;
+  readonly sessionId?: string;
+}
+
 class CdpConnection {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void; method: string }>();
   private readonly listeners = new Set<(event: CdpEvent) => void>();
-  private received = Buffer.alloc(0);
+  private received: Buffer = Buffer.alloc(0);
   private fragments: Buffer[] = [];
 
   private constructor(private readonly socket: Socket) {
@@ -134,11 +144,11 @@ class CdpConnection {
       if (!frame.final) continue;
       const message = Buffer.concat(this.fragments).toString('utf8');
       this.fragments = [];
-      this.dispatch(JSON.parse(message) as { id?: number; result?: unknown; error?: { message: string }; method?: string; params?: Record<string, unknown>; sessionId?: string });
+      this.dispatch(JSON.parse(message) as CdpMessage);
     }
   }
 
-  private dispatch(message: { id?: number; result?: unknown; error?: { message: string }; method?: string; params?: Record<string, unknown>; sessionId?: string }): void {
+  private dispatch(message: CdpMessage): void {
     if (message.id !== undefined) {
       const call = this.pending.get(message.id);
       this.pending.delete(message.id);
@@ -259,19 +269,19 @@ async function loadPage(cdp: CdpConnection, url: string): Promise<LoadedPage> {
   const page: LoadedPage = { sessionId, errors: [], requests: [] };
   cdp.listen((event) => {
     if (event.sessionId !== sessionId) return;
-    const p = event.params as Record<string, never>;
-    if (event.method === 'Runtime.consoleAPICalled' && (p.type === 'error' || p.type === 'assert')) {
-      page.errors.push(`console.${p.type}: ${(p.args as { value?: unknown; description?: string }[]).map((a) => String(a.value ?? a.description)).join(' ')}`);
+    if (event.method === 'Runtime.consoleAPICalled') {
+      const call = event.params as { type: string; args: { value?: unknown; description?: string }[] };
+      if (call.type === 'error' || call.type === 'assert') page.errors.push(`console.${call.type}: ${call.args.map((a) => String(a.value ?? a.description)).join(' ')}`);
     }
     if (event.method === 'Runtime.exceptionThrown') {
-      const details = p.exceptionDetails as { text: string; exception?: { description?: string } };
-      page.errors.push(`exception: ${details.exception?.description ?? details.text}`);
+      const { exceptionDetails } = event.params as { exceptionDetails: { text: string; exception?: { description?: string } } };
+      page.errors.push(`exception: ${exceptionDetails.exception?.description ?? exceptionDetails.text}`);
     }
     if (event.method === 'Log.entryAdded') {
-      const entry = p.entry as { level: string; source: string; text: string; url?: string };
+      const { entry } = event.params as { entry: { level: string; source: string; text: string; url?: string } };
       if (entry.level === 'error') page.errors.push(`${entry.source}: ${entry.text}${entry.url === undefined ? '' : ` (${entry.url})`}`);
     }
-    if (event.method === 'Network.requestWillBeSent') page.requests.push((p.request as { url: string }).url);
+    if (event.method === 'Network.requestWillBeSent') page.requests.push((event.params as { request: { url: string } }).request.url);
   });
   for (const domain of ['Page', 'Runtime', 'Log', 'Network']) await cdp.send(`${domain}.enable`, {}, sessionId);
   await cdp.send('Emulation.setDeviceMetricsOverride', { ...VIEWPORT, deviceScaleFactor: 1, mobile: false }, sessionId);

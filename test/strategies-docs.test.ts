@@ -11,6 +11,15 @@ function codeBlocks(markdown: string, language: string): string[] {
   return [...markdown.matchAll(new RegExp('^```' + language + '\\n([\\s\\S]*?)^```$', 'gm'))].map((match) => match[1]!);
 }
 
+describe('README.md "Write a strategy"', () => {
+  it('shows the same example plugin verbatim', async () => {
+    const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Write a strategy'));
+    const example = await readFile(join(REPO_ROOT, 'strategies', 'example-momentum', 'index.ts'), 'utf8');
+    expect(codeBlocks(section, 'ts')[0]).toBe(example);
+  });
+});
+
 describe('docs/write-a-strategy.md', () => {
   it('shows strategies/example-momentum/index.ts verbatim, so the example a newcomer copies is the tested one', async () => {
     const guide = await readFile(GUIDE, 'utf8');

@@ -22,7 +22,7 @@ export interface EquityPoint {
   readonly date: IsoDate;
   /** Book value (cash + positions at the close), in the book's currency. */
   readonly equity: number;
-  /** Traded notional this session as a fraction of equity (one-way: buys + sells over equity). */
+  /** One-way turnover this session: (buys + sells) / 2 in notional, over equity. */
   readonly turnover: number;
   /** Commissions, spread and impact paid this session, in the book's currency. */
   readonly costs: number;

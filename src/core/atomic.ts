@@ -1,17 +1,23 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { OutputError } from './errors.js';
 
 /** Write a file so readers see either the old content or the new, never a torn one. */
 export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
+    await mkdir(dirname(path), { recursive: true });
     await writeFile(tmp, content);
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw cannotWrite(path, err);
   }
+}
+
+function cannotWrite(path: string, err: unknown): OutputError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new OutputError(`cannot write ${path}: ${code ?? (err as Error).message}`);
 }
 
 /**
@@ -20,11 +26,15 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
  */
 export async function writeDirectoryAtomic(dir: string, files: ReadonlyMap<string, string | Uint8Array>): Promise<void> {
   const parent = dirname(dir);
-  await mkdir(parent, { recursive: true });
   const stamp = `${process.pid}.${Date.now()}`;
   const staged = join(parent, `.${basename(dir)}.${stamp}.staged`);
   const retired = join(parent, `.${basename(dir)}.${stamp}.retired`);
-  await mkdir(staged, { recursive: true });
+  try {
+    await mkdir(staged, { recursive: true });
+  } catch (err) {
+    // Covers the parent too: mkdir -p of the staging dir creates it.
+    throw cannotWrite(dir, err);
+  }
   try {
     for (const [name, content] of files) await writeFile(join(staged, name), content);
     let hadPrevious = true;
@@ -41,6 +51,8 @@ export async function writeDirectoryAtomic(dir: string, files: ReadonlyMap<strin
       throw err;
     }
     if (hadPrevious) await rm(retired, { recursive: true, force: true });
+  } catch (err) {
+    throw cannotWrite(dir, err);
   } finally {
     await rm(staged, { recursive: true, force: true });
   }

@@ -11,6 +11,7 @@ export const ExitCode = {
   blocked: 5,
   state: 6,
   locked: 7,
+  output: 8,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -63,5 +64,12 @@ export class StateError extends KairosError {
 export class LockedError extends KairosError {
   constructor(message: string) {
     super(message, ExitCode.locked);
+  }
+}
+
+/** An artifact could not be written (permissions, full disk); nothing partial was published. */
+export class OutputError extends KairosError {
+  constructor(message: string) {
+    super(message, ExitCode.output);
   }
 }

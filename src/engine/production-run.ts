@@ -14,7 +14,8 @@ import { portfolioMetrics } from '../risk/metrics.js';
 import { buildRebalanceArtifacts } from '../artifacts/rebalance-artifacts.js';
 import { formatAlertTable, hasCritical, type Alert } from '../validation/alerts.js';
 import { postPickChecks, preRebalanceChecks } from '../validation/checks.js';
-import { indexOf, runSession, type SessionResult } from './session.js';
+import { runSession, type SessionResult } from './session.js';
+import { tickerIndexOf } from '../data/ticker-index.js';
 import type { EngineServices } from './container.js';
 
 export interface ProductionRunOptions extends EngineServices {
@@ -128,7 +129,7 @@ function holdingsValue(holdings: Holdings, market: PointInTimeMarket, fallback: 
   if (holdings.positions.length === 0) return holdings.cash > 0 ? holdings.cash : fallback;
   const close = market.field('close');
   let value = holdings.cash;
-  for (const p of holdings.positions) value += p.shares * close[indexOf(market.tickers, p.ticker)]!;
+  for (const p of holdings.positions) value += p.shares * close[tickerIndexOf(market.tickers, p.ticker)]!;
   return value;
 }
 

@@ -11,6 +11,7 @@ import type { RiskStageResult } from '../risk/risk-stage.js';
 import { currentWeights, type TradeRow } from '../trading/trades.js';
 import { defaultStages, type PipelineStages } from './stages.js';
 import { annualisedSharpe } from '../analytics/returns.js';
+import { tickerIndexOf } from '../data/ticker-index.js';
 import { sharesVector } from '../trading/holdings.js';
 import { DataError } from '../core/errors.js';
 import { EventBus, type SignalEvent } from './bus.js';
@@ -127,24 +128,39 @@ export async function runSession(inputs: SessionInputs, stages: PipelineStages =
   const currentShares = heldShares(inputs.holdings, market.tickers);
   const hasPrior = inputs.holdings.positions.length > 0;
   const priorWeights = currentWeights(currentShares, prices, inputs.portfolioValue, market.tickers);
-  const risk = stages.riskStage({ target: net, prior: hasPrior ? priorWeights : null, market, config: inputs.config.risk });
-  // Between rebalances the book holds its shares (seed: "hold positions until the next rebalance");
-  // re-trading price drift every session would be turnover no strategy asked for.
-  const anyRebalanced = sleeves.some((s) => s.status === 'rebalanced');
-  const trades =
-    anyRebalanced || !hasPrior
-      ? stages.tradeGenerator({
-          tickers: market.tickers,
-          targetWeights: risk.weights,
-          currentShares,
-          prices,
-          portfolioValue: inputs.portfolioValue,
-          minTradeValue: inputs.config.trading.min_trade_value,
-        })
-      : [];
+  // Between rebalances the book holds its shares (seed: "hold positions until the next rebalance"):
+  // re-targeting price drift every session would be turnover no strategy asked for.
+  const trading = !hasPrior || sleeves.some((s) => s.status === 'rebalanced');
+  const risk = trading ? stages.riskStage({ target: net, prior: hasPrior ? priorWeights : null, market, config: inputs.config.risk }) : holdRisk(priorWeights);
+  const trades = trading
+    ? stages.tradeGenerator({
+        tickers: market.tickers,
+        targetWeights: risk.weights,
+        currentShares,
+        prices,
+        portfolioValue: inputs.portfolioValue,
+        minTradeValue: inputs.config.trading.min_trade_value,
+      })
+    : [];
   const targetShares = sharesAfterTrades(currentShares, trades, market.tickers);
   const snapshot = nextSnapshot(inputs, sleeves, dueInfo, sleeveReturns, targetShares, prices);
   return { date, tickers: market.tickers, sleeves, net, priorWeights, hasPrior, risk, prices, currentShares, targetShares, trades, portfolioValue: inputs.portfolioValue, alerts, snapshot };
+}
+
+/** The book on a session where no strategy rebalanced: exactly what it holds. */
+function holdRisk(priorWeights: Float64Array): RiskStageResult {
+  const invested = priorWeights.reduce((sum, w) => sum + w, 0);
+  return {
+    weights: priorWeights,
+    cash: 1 - invested,
+    steps: [{ step: 'hold', detail: 'no strategy rebalanced this session: the book holds its shares' }],
+    turnover: 0,
+    forcedTurnover: 0,
+    estimatedVol: Number.NaN,
+    volScale: 1,
+    exposureScale: 1,
+    notes: [],
+  };
 }
 
 function resolveAllocations(inputs: SessionInputs, sleeveReturns: ReadonlyMap<string, readonly number[]>): Map<string, number> {
@@ -185,7 +201,7 @@ function updatedSleeveReturns(inputs: SessionInputs): Map<string, readonly numbe
     }
     let r = 0;
     for (const [ticker, weight] of Object.entries(state.signal)) {
-      const i = indexOf(market.tickers, ticker);
+      const i = tickerIndexOf(market.tickers, ticker);
       if (i < 0) continue;
       const move = closeNow[i]! / closeThen[i]! - 1;
       if (Number.isFinite(move)) r += weight * move;
@@ -235,7 +251,7 @@ function heldSignal(strategyId: string, state: StrategyState | null, market: Poi
   const weights = new Float64Array(tickers.length);
   const notes: string[] = [];
   for (const [ticker, weight] of Object.entries(state?.signal ?? {})) {
-    const i = indexOf(tickers, ticker);
+    const i = tickerIndexOf(tickers, ticker);
     if (i < 0 || !Number.isFinite(close[i]!)) {
       notes.push(`held ${ticker} (${weight}) has no price on ${date}; dropped from the sleeve`);
       log.warn({ strategy: strategyId, ticker }, 'held name has no price; dropped from the sleeve');
@@ -252,7 +268,7 @@ function densify(targets: readonly SleeveTarget[], tickers: readonly string[], s
   const seen = new Set<string>();
   for (const t of targets) {
     if (!Number.isFinite(t.weight)) throw new Error(`${strategyId} returned a non-finite weight for ${t.ticker}: ${t.weight}`);
-    const i = indexOf(tickers, t.ticker);
+    const i = tickerIndexOf(tickers, t.ticker);
     if (i < 0) throw new Error(`${strategyId} returned an unknown ticker: ${t.ticker}`);
     if (seen.has(t.ticker)) throw new Error(`${strategyId} returned ${t.ticker} twice`);
     seen.add(t.ticker);
@@ -263,7 +279,7 @@ function densify(targets: readonly SleeveTarget[], tickers: readonly string[], s
 
 /** A held name the market has never heard of cannot be valued or traded: say which. */
 function heldShares(holdings: Holdings, tickers: readonly string[]): Float64Array {
-  const unknown = holdings.positions.filter((p) => indexOf(tickers, p.ticker) < 0).map((p) => p.ticker);
+  const unknown = holdings.positions.filter((p) => tickerIndexOf(tickers, p.ticker) < 0).map((p) => p.ticker);
   if (unknown.length > 0) throw new DataError(`holdings as of ${holdings.asOf} include tickers with no market data: ${unknown.join(', ')}`);
   return sharesVector(holdings.positions, tickers);
 }
@@ -271,7 +287,7 @@ function heldShares(holdings: Holdings, tickers: readonly string[]): Float64Arra
 function sharesAfterTrades(current: Float64Array, trades: readonly TradeRow[], tickers: readonly string[]): Float64Array {
   const shares = Float64Array.from(current);
   for (const t of trades) {
-    const i = indexOf(tickers, t.ticker);
+    const i = tickerIndexOf(tickers, t.ticker);
     shares[i]! += t.action === 'BUY' ? t.shares : -t.shares;
   }
   return shares;
@@ -303,20 +319,6 @@ function nextSnapshot(
     invested += s * prices[i]!;
   });
   return { runId: inputs.runId, date: inputs.date, strategies, holdings: { asOf: inputs.date, cash: roundCents(inputs.portfolioValue - invested), positions } };
-}
-
-/** Tickers are sorted, so a binary search finds a name without building a map per session. */
-export function indexOf(tickers: readonly string[], ticker: string): number {
-  let lo = 0;
-  let hi = tickers.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const t = tickers[mid]!;
-    if (t === ticker) return mid;
-    if (t < ticker) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
 }
 
 export function compareTickers(a: string, b: string): number {

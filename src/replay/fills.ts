@@ -3,6 +3,7 @@ import type { IsoDate } from '../core/dates.js';
 import { DataError } from '../core/errors.js';
 import type { MarketPanel } from '../data/panel.js';
 import type { TradeRow } from '../trading/trades.js';
+import { tickerPositions } from '../data/ticker-index.js';
 
 /**
  * How and at what cost the replay turns the orders decided after the close of D into trades.
@@ -69,7 +70,7 @@ export interface Fill {
  * come out in ticker order whatever order the rows arrive in.
  */
 export function ordersFromTrades(trades: readonly TradeRow[], tickers: readonly string[]): Order[] {
-  const indexOf = new Map(tickers.map((ticker, i) => [ticker, i]));
+  const indexOf = tickerPositions(tickers);
   const orders = trades.map((trade): Order => {
     const tickerIndex = indexOf.get(trade.ticker);
     if (tickerIndex === undefined) throw new DataError(`trade for ${trade.ticker}, which is not in the replay's tickers`);

@@ -85,6 +85,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
     notes.push(`replay starts ${panel.dates[firstIndex]} instead of ${requested[0]}: the first session with ${warmup} sessions of history`);
     log.warn(notes.at(-1));
   }
+  if (panel.dates[lastIndex]! < requested.at(-1)!) {
+    notes.push(`replay ends ${panel.dates[lastIndex]} instead of ${requested.at(-1)}: the database has no later session`);
+    log.warn(notes.at(-1));
+  }
 
   const partial = `${options.outputDir}.partial`;
   const checkpointPath = join(partial, 'checkpoint.json');
@@ -106,7 +110,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
   };
   const delistedAfter = lastListedIndex(panel.fields.close, panel.tickers.length, panel.dates.length);
   const memo = new StrategyMemo();
-  const blockedDays = new Set<IsoDate>();
+  // Carried through checkpoints: a resumed replay reports the days blocked before it was stopped too.
+  const blockedDays = new Set<IsoDate>(checkpoint?.blocked ?? []);
   const startIndex = checkpoint?.nextIndex ?? firstIndex;
   const total = lastIndex - firstIndex + 1;
 
@@ -122,44 +127,54 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
       flag(date, book.name, mark.carried, 'carried_price');
       const fills = [...filled, ...closed];
       for (const f of fills) journals.trades.append(tradeRow(f));
+      if (wantsPositions(config.replay.positions, panel, d, lastIndex)) writePositions(journals.positions, book, market.field('close'), date, mark.equity);
+      let marked = mark;
+      if (critical) {
+        blockedDays.add(date); // a blocked day: production would not trade, so neither does the replay
+      } else {
+        const result = await runSession(
+          {
+            date,
+            runId: `replay-${date}`,
+            market,
+            calendar,
+            strategies: book.strategies.map((s) => memo.wrap(s)),
+            prior: book.snapshot,
+            holdings: { asOf: date, cash: book.ledger.cash, positions: book.ledger.positions() },
+            portfolioValue: mark.equity,
+            prices: carriedPrices(market.field('close'), book.ledger),
+            forced: new Set(),
+            config: book.config,
+            log,
+          },
+          options.stages,
+        );
+        if (hasCritical(result.alerts)) {
+          blockedDays.add(date); // production would block this run: no orders, and the state stays as it was
+        } else {
+          book.snapshot = result.snapshot;
+          book.pending = ordersFromTrades(result.trades, panel.tickers);
+          if (config.replay.timing === 'same_close') {
+            // Filled at D's close after the decision: they are D's trades and costs, so D's row is
+            // marked again after them.
+            const atClose = fillPending(book, panel, d, config, flag, true);
+            for (const f of atClose) journals.trades.append(tradeRow(f));
+            if (atClose.length > 0) {
+              fills.push(...atClose);
+              marked = book.ledger.mark(market.field('close'), date);
+            }
+          }
+        }
+      }
       const previous = book.curve.at(-1)?.equity ?? config.replay.initial_capital;
       const traded = fills.reduce((s, f) => s + f.notional, 0);
-      book.curve.push({ date, equity: mark.equity, turnover: traded / (2 * mark.equity), costs: fills.reduce((s, f) => s + f.total_cost, 0), gross: mark.gross, net: mark.net });
-      journals.equity.append([date, book.name, fixed(mark.equity, 2), fixed(mark.equity / previous - 1, 8), fixed(mark.gross, 6), fixed(mark.net, 6), fixed(book.curve.at(-1)!.turnover, 6), fixed(book.curve.at(-1)!.costs, 2)]);
-      if (wantsPositions(config.replay.positions, panel, d, lastIndex)) writePositions(journals.positions, book, market.field('close'), date, mark.equity);
-      if (critical) {
-        blockedDays.add(date);
-        continue; // a blocked day: production would not trade, so neither does the replay
-      }
-      const result = await runSession(
-        {
-          date,
-          runId: `replay-${date}`,
-          market,
-          calendar,
-          strategies: book.strategies.map((s) => memo.wrap(s)),
-          prior: book.snapshot,
-          holdings: { asOf: date, cash: book.ledger.cash, positions: book.ledger.positions() },
-          portfolioValue: mark.equity,
-          prices: carriedPrices(market.field('close'), book.ledger),
-          forced: new Set(),
-          config: book.config,
-          log,
-        },
-        options.stages,
-      );
-      if (hasCritical(result.alerts)) {
-        blockedDays.add(date);
-        continue; // production would block this run: no orders, and the state stays as it was
-      }
-      book.snapshot = result.snapshot;
-      book.pending = ordersFromTrades(result.trades, panel.tickers);
-      if (config.replay.timing === 'same_close') for (const f of fillPending(book, panel, d, config, flag, true)) journals.trades.append(tradeRow(f));
+      book.curve.push({ date, equity: marked.equity, turnover: traded / (2 * marked.equity), costs: fills.reduce((s, f) => s + f.total_cost, 0), gross: marked.gross, net: marked.net });
+      journals.equity.append([date, book.name, fixed(marked.equity, 2), fixed(marked.equity / previous - 1, 8), fixed(marked.gross, 6), fixed(marked.net, 6), fixed(book.curve.at(-1)!.turnover, 6), fixed(book.curve.at(-1)!.costs, 2)]);
     }
     const done = d - firstIndex + 1;
     options.onSession?.(done, total, date);
     if ((done % config.replay.checkpoint_every === 0 || d === lastIndex) && d < lastIndex) {
-      await saveCheckpoint(checkpointPath, { fingerprint: options.fingerprint, nextIndex: d + 1, notes, offsets: flushAll(journals), books: books.map(bookCheckpoint) });
+      await saveCheckpoint(checkpointPath, { fingerprint: options.fingerprint, nextIndex: d + 1, notes, blocked: [...blockedDays], offsets: flushAll(journals), books: books.map(bookCheckpoint) });
       const combined = books[0]!;
       if (combined.snapshot) await options.store.commit(config.portfolio, combined.snapshot);
     }
@@ -167,6 +182,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
   if (blockedDays.size > 0) notes.push(`${blockedDays.size} session(s) blocked by CRITICAL checks (no orders): ${[...blockedDays].slice(0, 5).join(', ')}${blockedDays.size > 5 ? ', …' : ''}`);
   for (const journal of Object.values(journals)) journal.close();
 
+  if (config.replay.timing !== 'same_close' && books.some((b) => b.pending.length > 0)) notes.push(`orders decided on ${panel.dates[lastIndex]} are not filled: the replay ends before their fill`);
   const metrics = books.map((b) => bookMetrics(b.name, b.curve));
   const soloSharpes = metrics.filter((m) => m.book !== COMBINED).map((m) => ({ id: m.book, sharpe: m.sharpe ?? Number.NaN }));
   const summary = {
@@ -188,7 +204,6 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
       notes,
     }),
   );
-  if (config.replay.timing !== 'same_close' && books.some((b) => b.pending.length > 0)) notes.push(`orders decided on ${panel.dates[lastIndex]} are not filled: the replay ends before their fill`);
   rmSync(checkpointPath, { force: true });
   await publish(partial, options.outputDir);
   if (combinedSnapshotOf(books)) await options.store.commit(config.portfolio, combinedSnapshotOf(books)!);
@@ -320,6 +335,8 @@ const checkpointSchema = z.object({
   fingerprint: z.string(),
   nextIndex: z.number().int().min(0),
   notes: z.array(z.string()),
+  /** Sessions blocked by CRITICAL checks so far (for the end-of-replay note). */
+  blocked: z.array(z.string()),
   offsets: z.object({ equity: z.number().int(), trades: z.number().int(), positions: z.number().int(), flags: z.number().int() }),
   books: z.array(
     z.object({

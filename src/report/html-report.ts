@@ -142,7 +142,7 @@ function renderComparisonTable(books: readonly ColoredBook[]): string {
 
   const explain =
     `Daily returns from equity; annualised with 252 sessions, risk-free rate 0; CAGR over calendar time. ` +
-    `Turnover is one-way traded notional over equity. ${UNDEFINED_VALUE} = undefined for the data (e.g. Sortino with no down day).` +
+    `Turnover is one-way: (buys + sells) / 2 over equity. ${UNDEFINED_VALUE} = undefined for the data (e.g. Sortino with no down day).` +
     (strategies.length > 0 ? ' Sharpe weight: each strategy’s in-sample Sharpe-weighted share, max(Sharpe, 0) / Σ, equal if none is positive.' : '');
   return `<div class="scroll"><table class="comparison"><thead><tr>${headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div><p class="explain">${escapeHtml(explain)}</p>`;
 }

@@ -35,7 +35,7 @@ export interface RiskStageInput {
   readonly sectors?: BookSectors;
 }
 
-export type RiskStepName = 'caps' | 'prior_caps' | 'turnover' | 'vol_target' | 'exposure';
+export type RiskStepName = 'caps' | 'prior_caps' | 'turnover' | 'vol_target' | 'exposure' | 'hold';
 
 export interface RiskStep {
   readonly step: RiskStepName;

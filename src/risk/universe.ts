@@ -27,6 +27,18 @@ export interface SectorIndex {
 
 /** Dense sector ids for the caps, numbered in sorted name order so ids do not depend on ticker order. */
 export function sectorIndex(sectors: readonly (string | null)[]): SectorIndex {
+  let index = sectorIndexByList.get(sectors);
+  if (!index) {
+    index = buildSectorIndex(sectors);
+    sectorIndexByList.set(sectors, index);
+  }
+  return index;
+}
+
+/** The panel's sector list is shared by every session and book: index it once. */
+const sectorIndexByList = new WeakMap<readonly (string | null)[], SectorIndex>();
+
+function buildSectorIndex(sectors: readonly (string | null)[]): SectorIndex {
   const names = [...new Set(sectors.filter((s): s is string => s != null))].sort();
   const idOf = new Map(names.map((name, id) => [name, id]));
   const ids = new Int32Array(sectors.length);

@@ -4,6 +4,7 @@ import type { IsoDate } from '../core/dates.js';
 import { DataError } from '../core/errors.js';
 import type { PointInTimeMarket } from '../data/panel.js';
 import type { Holdings } from '../state/store.js';
+import { tickerPositions } from '../data/ticker-index.js';
 
 /** Ticker of the row that carries the cash balance in a holdings file. */
 export const CASH_TICKER = 'CASH';
@@ -74,7 +75,7 @@ export async function readHoldingsFile(path: string, kind: HoldingsFileKind, mar
 
 /** Shares per ticker as a dense vector aligned with `tickers` (0 where not held). */
 export function sharesVector(positions: readonly Pick<HoldingPosition, 'ticker' | 'shares'>[], tickers: readonly string[]): Float64Array {
-  const indexOf = new Map(tickers.map((ticker, i) => [ticker, i]));
+  const indexOf = tickerPositions(tickers);
   const shares = new Float64Array(tickers.length);
   for (const position of positions) {
     const i = indexOf.get(position.ticker);
