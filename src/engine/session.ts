@@ -12,6 +12,7 @@ import { currentWeights, type TradeRow } from '../trading/trades.js';
 import { defaultStages, type PipelineStages } from './stages.js';
 import { annualisedSharpe } from '../analytics/returns.js';
 import { tickerIndexOf } from '../data/ticker-index.js';
+import { denseSignal, signalRecord } from './sleeve-vectors.js';
 import { sharesVector } from '../trading/holdings.js';
 import { DataError } from '../core/errors.js';
 import { EventBus, type SignalEvent } from './bus.js';
@@ -199,12 +200,12 @@ function updatedSleeveReturns(inputs: SessionInputs): Map<string, readonly numbe
       out.set(strategy.id, history);
       continue;
     }
+    const { weights, held } = denseSignal(state.signal, market.tickers);
     let r = 0;
-    for (const [ticker, weight] of Object.entries(state.signal)) {
-      const i = tickerIndexOf(market.tickers, ticker);
-      if (i < 0) continue;
+    for (let k = 0; k < held.length; k++) {
+      const i = held[k]!;
       const move = closeNow[i]! / closeThen[i]! - 1;
-      if (Number.isFinite(move)) r += weight * move;
+      if (Number.isFinite(move)) r += weights[i]! * move;
     }
     out.set(strategy.id, [...history, r].slice(-window));
   }
@@ -247,23 +248,36 @@ async function freshSignal(strategy: LoadedStrategy, state: StrategyState | null
 /** The last signal, less names that no longer trade: a sleeve cannot target a name without a price. */
 function heldSignal(strategyId: string, state: StrategyState | null, market: PointInTimeMarket, log: Logger): SignalEvent {
   const { tickers, date } = market;
+  const signal = state?.signal ?? {};
+  const dense = denseSignal(signal, tickers);
   const close = market.field('close');
-  const weights = new Float64Array(tickers.length);
-  const notes: string[] = [];
-  for (const [ticker, weight] of Object.entries(state?.signal ?? {})) {
-    const i = tickerIndexOf(tickers, ticker);
-    if (i < 0 || !Number.isFinite(close[i]!)) {
-      notes.push(`held ${ticker} (${weight}) has no price on ${date}; dropped from the sleeve`);
-      log.warn({ strategy: strategyId, ticker }, 'held name has no price; dropped from the sleeve');
-      continue;
+  const gone = [...dense.unknown, ...Array.from(dense.held, (i) => i).filter((i) => !Number.isFinite(close[i]!)).map((i) => tickers[i]!)];
+  let weights = dense.weights;
+  if (gone.length > 0) {
+    weights = Float64Array.from(weights);
+    for (const ticker of gone) {
+      const i = tickerIndexOf(tickers, ticker);
+      if (i >= 0) weights[i] = 0;
     }
-    weights[i] = weight;
   }
+  const notes = gone.map((ticker) => `held ${ticker} (${signal[ticker]}) has no price on ${date}; dropped from the sleeve`);
+  for (const ticker of gone) log.warn({ strategy: strategyId, ticker }, 'held name has no price; dropped from the sleeve');
   return { topic: `signals.${strategyId}`, strategyId, date, status: 'held', weights, targets: [], notes };
 }
 
 /** A strategy's targets as a dense vector; a NaN, unknown or duplicate name fails that strategy. */
 function densify(targets: readonly SleeveTarget[], tickers: readonly string[], strategyId: string): Float64Array {
+  const cached = densified.get(targets);
+  if (cached?.tickers === tickers) return cached.weights;
+  const weights = validatedDense(targets, tickers, strategyId);
+  densified.set(targets, { tickers, weights });
+  return weights;
+}
+
+/** Replay shares one strategy output between books: its vector is built (and checked) once. */
+const densified = new WeakMap<readonly SleeveTarget[], { tickers: readonly string[]; weights: Float64Array }>();
+
+function validatedDense(targets: readonly SleeveTarget[], tickers: readonly string[], strategyId: string): Float64Array {
   const weights = new Float64Array(tickers.length);
   const seen = new Set<string>();
   for (const t of targets) {
@@ -304,10 +318,7 @@ function nextSnapshot(
   const tickers = inputs.market.tickers;
   const strategies: Record<string, StrategyState> = {};
   for (const sleeve of sleeves) {
-    const signal: Record<string, number> = {};
-    sleeve.weights.forEach((w, i) => {
-      if (w !== 0) signal[tickers[i]!] = w;
-    });
+    const signal = signalRecord(sleeve.weights, tickers);
     const { lastRebalance, custom } = info.get(sleeve.strategyId)!;
     strategies[sleeve.strategyId] = { lastRebalance, signal, custom, sleeveReturns: sleeveReturns.get(sleeve.strategyId) ?? [] };
   }

@@ -30,44 +30,70 @@ export function bookReturnProfile(returns: Float64Array, sessions: number, weigh
   if (returns.length !== sessions * n) throw new RangeError(`returns hold ${returns.length} values, expected ${sessions}×${n}`);
   if (sessions < 2) throw new RangeError(`need at least 2 sessions of returns, got ${sessions}`);
   const held = heldIndices(weights);
-  const means = new Float64Array(held.length);
-  const observed = new Int32Array(held.length);
-  for (let t = 0; t < sessions; t++) {
-    const row = t * n;
-    for (let k = 0; k < held.length; k++) {
-      const r = returns[row + held[k]!]!;
-      if (Number.isNaN(r)) continue;
-      means[k] = means[k]! + r;
-      observed[k] = observed[k]! + 1;
-    }
-  }
+  const { means, sumSquares, observed } = windowStats(returns, sessions, n);
   let thinHistoryNames = 0;
+  let ownVarianceTerm = 0;
   for (let k = 0; k < held.length; k++) {
-    if (observed[k]! > 0) means[k] = means[k]! / observed[k]!;
-    if (observed[k]! < THIN_HISTORY_SHARE * sessions) thinHistoryNames++;
+    const i = held[k]!;
+    if (observed[i]! < THIN_HISTORY_SHARE * sessions) thinHistoryNames++;
+    ownVarianceTerm += (weights[i]! * weights[i]! * sumSquares[i]!) / (sessions - 1);
   }
-
   const demeanedReturns = new Float64Array(sessions);
-  const sumSquares = new Float64Array(held.length);
   for (let t = 0; t < sessions; t++) {
     const row = t * n;
     let p = 0;
     for (let k = 0; k < held.length; k++) {
       const i = held[k]!;
       const r = returns[row + i]!;
-      if (Number.isNaN(r)) continue;
-      const x = r - means[k]!;
-      p += weights[i]! * x;
-      sumSquares[k] = sumSquares[k]! + x * x;
+      if (!Number.isNaN(r)) p += weights[i]! * (r - means[i]!);
     }
     demeanedReturns[t] = p;
   }
-  let ownVarianceTerm = 0;
-  for (let k = 0; k < held.length; k++) {
-    const w = weights[held[k]!]!;
-    ownVarianceTerm += (w * w * sumSquares[k]!) / (sessions - 1);
-  }
   return { demeanedReturns, ownVarianceTerm, thinHistoryNames };
+}
+
+/** Per name over the window: mean of the observed returns, Σ(r − mean)², and how many were observed. */
+interface WindowStats {
+  readonly means: Float64Array;
+  readonly sumSquares: Float64Array;
+  readonly observed: Int32Array;
+}
+
+/**
+ * The per-name statistics do not depend on the book, and replay sizes several books against the
+ * same session's window: compute them once per window (keyed by its place in the panel's returns).
+ */
+const windowStatsCache = new WeakMap<ArrayBufferLike, { key: string; stats: WindowStats }>();
+
+function windowStats(returns: Float64Array, sessions: number, n: number): WindowStats {
+  const key = `${returns.byteOffset}:${returns.length}:${sessions}`;
+  const cached = windowStatsCache.get(returns.buffer);
+  if (cached?.key === key) return cached.stats;
+  const means = new Float64Array(n);
+  const observed = new Int32Array(n);
+  for (let t = 0; t < sessions; t++) {
+    const row = t * n;
+    for (let i = 0; i < n; i++) {
+      const r = returns[row + i]!;
+      if (Number.isNaN(r)) continue;
+      means[i] = means[i]! + r;
+      observed[i] = observed[i]! + 1;
+    }
+  }
+  for (let i = 0; i < n; i++) if (observed[i]! > 0) means[i] = means[i]! / observed[i]!;
+  const sumSquares = new Float64Array(n);
+  for (let t = 0; t < sessions; t++) {
+    const row = t * n;
+    for (let i = 0; i < n; i++) {
+      const r = returns[row + i]!;
+      if (Number.isNaN(r)) continue;
+      const x = r - means[i]!;
+      sumSquares[i] = sumSquares[i]! + x * x;
+    }
+  }
+  const stats = { means, sumSquares, observed };
+  windowStatsCache.set(returns.buffer, { key, stats });
+  return stats;
 }
 
 /** w'Σw for Σ = (1−δ)S + δ·diag(S), daily units. */

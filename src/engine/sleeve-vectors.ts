@@ -1,0 +1,57 @@
+import { tickerPositions } from '../data/ticker-index.js';
+
+/**
+ * Sleeves travel in two shapes: a ticker → weight record in persisted state, and a dense vector
+ * aligned with the market's tickers in the pipeline. Replay runs several books over one panel,
+ * and every book holding a strategy converts the same sleeve; these caches, keyed by object
+ * identity, make each conversion happen once. Vectors handed out are shared: read them, never
+ * write them.
+ */
+export interface DenseSignal {
+  readonly weights: Float64Array;
+  /** Indices with a non-zero weight, ascending. */
+  readonly held: Int32Array;
+  /** Tickers in the record that the market does not have. */
+  readonly unknown: readonly string[];
+}
+
+const denseBySignal = new WeakMap<object, { tickers: readonly string[]; dense: DenseSignal }>();
+const signalByWeights = new WeakMap<Float64Array, Readonly<Record<string, number>>>();
+
+export function denseSignal(signal: Readonly<Record<string, number>>, tickers: readonly string[]): DenseSignal {
+  const cached = denseBySignal.get(signal);
+  if (cached && cached.tickers === tickers) return cached.dense;
+  const positions = tickerPositions(tickers);
+  const weights = new Float64Array(tickers.length);
+  const unknown: string[] = [];
+  for (const [ticker, weight] of Object.entries(signal)) {
+    const i = positions.get(ticker);
+    if (i === undefined) unknown.push(ticker);
+    else weights[i] = weight;
+  }
+  const dense = { weights, held: nonZeroIndices(weights), unknown };
+  denseBySignal.set(signal, { tickers, dense });
+  return dense;
+}
+
+/** The record form of a sleeve vector, for state (only non-zero weights, in ticker order). */
+export function signalRecord(weights: Float64Array, tickers: readonly string[]): Readonly<Record<string, number>> {
+  let signal = signalByWeights.get(weights);
+  if (!signal) {
+    const record: Record<string, number> = {};
+    for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) record[tickers[i]!] = weights[i]!;
+    signal = record;
+    signalByWeights.set(weights, signal);
+    // The record's own dense form is the vector it came from.
+    denseBySignal.set(signal, { tickers, dense: { weights, held: nonZeroIndices(weights), unknown: [] } });
+  }
+  return signal;
+}
+
+export function nonZeroIndices(weights: Float64Array): Int32Array {
+  let count = 0;
+  for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) count++;
+  const held = new Int32Array(count);
+  for (let i = 0, k = 0; i < weights.length; i++) if (weights[i] !== 0) held[k++] = i;
+  return held;
+}
