@@ -52,6 +52,23 @@ describe('kairos data', () => {
     });
   });
 
+  it('imports sectors and prices together or not at all', async () => {
+    const target = join(dir, 'atomic.duckdb');
+    const good = await writeCsv(join(dir, 'seed-prices.csv'), ['ticker,date,open,high,low,close,volume', `AAA,${sessions[0]},1,1,1,1,100`]);
+    await run('import', '--prices', good, '--db', target);
+    const sectors = await writeCsv(join(dir, 'more-sectors.csv'), ['ticker,name,sector', 'CCC,Triple C,Energy']);
+    const badPrices = await writeCsv(join(dir, 'bad-prices.csv'), ['ticker,date,open,high,low,close,volume', `CCC,${sessions[1]},1,1,1,-5,100`]);
+    await expect(run('import', '--sectors', sectors, '--prices', badPrices, '--db', target)).rejects.toThrow(DataError);
+    const check = await KairosDatabase.open(target, { readOnly: true });
+    try {
+      // The good sectors file was not imported: the table it would have created does not exist.
+      expect(await check.tableExists('tickers')).toBe(false);
+      expect(await check.query('SELECT count(*) AS n FROM sep_base')).toEqual([{ n: 1 }]);
+    } finally {
+      check.close();
+    }
+  });
+
   it('builds features and prints rows written and the date range', async () => {
     const summary = JSON.parse(await run('features', '--db', db()));
     expect(summary).toMatchObject({ featureRows: 600, firstDate: sessions[0], lastDate: sessions.at(-1) });

@@ -95,9 +95,21 @@ export class KairosDatabase {
     }
   }
 
-  /** Runs `work` in one transaction: all of its writes land, or none do. */
+  /**
+   * Runs `work` in one transaction: all of its writes land, or none do. A transaction opened
+   * inside another joins it, so steps that are atomic alone stay atomic together.
+   */
   async transaction<T>(work: () => Promise<T>): Promise<T> {
+    if (this.transactionDepth > 0) {
+      this.transactionDepth++;
+      try {
+        return await work();
+      } finally {
+        this.transactionDepth--;
+      }
+    }
     await this.connection.run('BEGIN TRANSACTION');
+    this.transactionDepth = 1;
     try {
       const value = await work();
       await this.connection.run('COMMIT');
@@ -105,8 +117,12 @@ export class KairosDatabase {
     } catch (err) {
       await this.connection.run('ROLLBACK');
       throw err;
+    } finally {
+      this.transactionDepth = 0;
     }
   }
+
+  private transactionDepth = 0;
 
   /**
    * Bulk-load path for generators: rows go in whole data chunks, not one statement each.

@@ -78,7 +78,32 @@ function numberRules(column: string, options: { required: boolean; lowerBound: '
  * any conflict (or any malformed row) means nothing at all is imported.
  */
 export async function importPrices(db: KairosDatabase, csvPath: string): Promise<PriceImportSummary> {
+  return commitStaged(await stagePrices(db, csvPath));
+}
+
+/**
+ * A file loaded and validated into temp tables, not yet merged: stage every file first (so line
+ * numbers come from committed rowids), then commit them together in one transaction.
+ */
+export interface StagedImport<T> {
+  commit(): Promise<T>;
+  discard(): Promise<void>;
+}
+
+export async function commitStaged<T>(staged: StagedImport<T>): Promise<T> {
+  try {
+    return await staged.commit();
+  } finally {
+    await staged.discard();
+  }
+}
+
+export async function stagePrices(db: KairosDatabase, csvPath: string): Promise<StagedImport<PriceImportSummary>> {
   const staged = 'price_csv';
+  const discard = async () => {
+    await db.run(`DROP TABLE IF EXISTS ${staged}`);
+    await db.run(`DROP TABLE IF EXISTS price_rows`);
+  };
   await stageCsv(db, csvPath, staged, PRICE_COLUMNS);
   try {
     await assertRowsValid(db, csvPath, staged, PRICE_RULES);
@@ -87,7 +112,12 @@ export async function importPrices(db: KairosDatabase, csvPath: string): Promise
       SELECT ticker, CAST(date AS DATE) AS date, CAST(open AS DOUBLE) AS open, CAST(high AS DOUBLE) AS high,
              CAST(low AS DOUBLE) AS low, CAST(close AS DOUBLE) AS close, CAST(volume AS DOUBLE) AS volume
       FROM ${staged}`);
-    return await db.transaction(async () => {
+  } catch (err) {
+    await discard();
+    throw err;
+  }
+  const commit = () =>
+    db.transaction(async () => {
       await ensureContractTables(db, ['sep_base']);
       await assertContract(db, { sep_base: CONTRACT_COLUMNS.sep_base });
       const differs = PRICE_VALUE_COLUMNS.map((column) => `f.${column} IS DISTINCT FROM s.${column}`).join(' OR ');
@@ -109,10 +139,7 @@ export async function importPrices(db: KairosDatabase, csvPath: string): Promise
         lastDate: (totals?.last_date as IsoDate | null) ?? null,
       };
     });
-  } finally {
-    await db.run(`DROP TABLE IF EXISTS ${staged}`);
-    await db.run(`DROP TABLE IF EXISTS price_rows`);
-  }
+  return { commit, discard };
 }
 
 /**
@@ -121,12 +148,24 @@ export async function importPrices(db: KairosDatabase, csvPath: string): Promise
  * or sector differs from the stored one is a conflict that stops the whole import.
  */
 export async function importSectors(db: KairosDatabase, csvPath: string): Promise<SectorImportSummary> {
+  return commitStaged(await stageSectors(db, csvPath));
+}
+
+export async function stageSectors(db: KairosDatabase, csvPath: string): Promise<StagedImport<SectorImportSummary>> {
   const staged = 'sector_csv';
+  const discard = async () => {
+    await db.run(`DROP TABLE IF EXISTS ${staged}`);
+  };
   await stageCsv(db, csvPath, staged, SECTOR_COLUMNS);
   try {
     await assertRowsValid(db, csvPath, staged, [TICKER_RULE]);
     await assertNoDuplicateKeys(db, csvPath, staged, ['ticker']);
-    return await db.transaction(async () => {
+  } catch (err) {
+    await discard();
+    throw err;
+  }
+  const commit = () =>
+    db.transaction(async () => {
       await ensureContractTables(db, ['tickers']);
       await assertContract(db, { tickers: CONTRACT_COLUMNS.tickers });
       await assertNoConflicts(db, csvPath, 'tickers', ['ticker'], ['name', 'sector'], `
@@ -140,9 +179,7 @@ export async function importSectors(db: KairosDatabase, csvPath: string): Promis
       const rows = Number(totals?.rows ?? 0);
       return { inserted, unchanged: rows - inserted, tickers: rows };
     });
-  } finally {
-    await db.run(`DROP TABLE IF EXISTS ${staged}`);
-  }
+  return { commit, discard };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { DataError } from '../core/errors.js';
 import type { Position } from '../state/store.js';
-import { CASH_TICKER, headerColumns, optionalPrice, parseDecimal, readRecords } from '../trading/holdings.js';
+import { positionRows, type FileLayout } from '../trading/holdings.js';
 import type { Book } from './reconcile.js';
 
 export interface PositionsFile {
@@ -11,8 +11,7 @@ export interface PositionsFile {
   readonly prices: ReadonlyMap<string, number>;
 }
 
-// Only `sharesColumn` matters to headerColumns; reconciliation applies its own row rules below.
-const LAYOUT = { sharesColumn: 'shares', allowShorts: true, allowCashRow: true } as const;
+const LAYOUT: FileLayout = { sharesColumn: 'shares', allowShorts: true, allowCashRow: true };
 
 /**
  * A positions file for reconciliation: the holdings format (`ticker,shares[,price]`, optional
@@ -21,36 +20,16 @@ const LAYOUT = { sharesColumn: 'shares', allowShorts: true, allowCashRow: true }
  * a name the market does not know is exactly what reconciliation should report, not refuse.
  */
 export function parsePositionsCsv(text: string, source: string): PositionsFile {
-  const [header, ...records] = readRecords(text, source);
-  if (!header) throw new DataError(`${source}:1:1: empty file, expected a header with "ticker,shares"`);
-  const columns = headerColumns(header, LAYOUT, source);
-  const firstLineOf = new Map<string, number>();
   const positions: Position[] = [];
   const prices = new Map<string, number>();
   let cash = 0;
-
-  for (const { record, info } of records) {
-    const at = (column: number): string => `${source}:${info.lines}:${column + 1}`;
-    if (record.length !== header.record.length) {
-      throw new DataError(`${at(Math.min(record.length, header.record.length))}: expected ${header.record.length} fields, found ${record.length}`);
-    }
-    const ticker = record[columns.ticker]!;
-    if (ticker === '') throw new DataError(`${at(columns.ticker)}: empty ticker`);
-    const firstLine = firstLineOf.get(ticker);
-    if (firstLine !== undefined) throw new DataError(`${at(columns.ticker)}: duplicate ticker ${ticker} (first on line ${firstLine})`);
-    firstLineOf.set(ticker, info.lines);
-
-    const sharesText = record[columns.shares]!;
-    const shares = parseDecimal(sharesText);
-    if (shares === null) throw new DataError(`${at(columns.shares)}: shares "${sharesText}" is not a number`);
-    if (ticker === CASH_TICKER) {
-      cash = shares;
+  for (const row of positionRows(text, source, LAYOUT)) {
+    if (row.isCash) {
+      cash = row.amount;
       continue;
     }
-    if (!Number.isInteger(shares)) throw new DataError(`${at(columns.shares)}: shares ${sharesText} of ${ticker} is not a whole number of shares`);
-    const price = columns.price === null ? null : optionalPrice(record[columns.price]!, at(columns.price));
-    if (price !== null) prices.set(ticker, price);
-    if (shares !== 0) positions.push({ ticker, shares });
+    if (row.filePrice !== null) prices.set(row.ticker, row.filePrice);
+    if (row.amount !== 0) positions.push({ ticker: row.ticker, shares: row.amount });
   }
   return { book: { cash, positions }, prices };
 }

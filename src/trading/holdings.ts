@@ -33,7 +33,7 @@ export interface HoldingsContext {
   readonly closes: Float64Array;
 }
 
-interface FileLayout {
+export interface FileLayout {
   /** Column holding the share count. */
   readonly sharesColumn: string;
   readonly allowShorts: boolean;
@@ -97,55 +97,76 @@ interface RawRecord {
   readonly info: { readonly lines: number };
 }
 
-function parsePositions(text: string, context: HoldingsContext, layout: FileLayout): ParsedHoldings {
-  const records = readRecords(text, context.source);
-  const [header, ...rows] = records;
-  if (!header) throw new DataError(`${context.source}:1:1: empty file, expected a header with "ticker,${layout.sharesColumn}"`);
-  const columns = headerColumns(header, layout, context.source);
-  const tickerIndex = new Map(context.tickers.map((ticker, i) => [ticker, i]));
-  const firstLineOf = new Map<string, number>();
-  const positions: HoldingPosition[] = [];
-  let cash = 0;
+/** One data row of a positions file, checked for what every positions format shares. */
+export interface PositionRow {
+  readonly ticker: string;
+  /** Shares, or the balance on the CASH row. */
+  readonly amount: number;
+  readonly isCash: boolean;
+  /** The row's price column, when the file has one and the cell is filled. */
+  readonly filePrice: number | null;
+  /** `file:line:column` of a cell, for error messages. */
+  readonly at: (cell: 'ticker' | 'shares' | 'price') => string;
+}
 
-  for (const { record, info } of rows) {
-    const at = (column: number): string => `${context.source}:${info.lines}:${column + 1}`;
+/**
+ * The rows of a `ticker,<shares column>[,price]` file: field counts, empty and duplicate tickers,
+ * numbers, whole shares and (unless shorts are allowed) negative shares are checked here, with
+ * the file, line and column of the fault; what a row means is the caller's business.
+ */
+export function positionRows(text: string, source: string, layout: FileLayout): PositionRow[] {
+  const [header, ...records] = readRecords(text, source);
+  if (!header) throw new DataError(`${source}:1:1: empty file, expected a header with "ticker,${layout.sharesColumn}"`);
+  const columns = headerColumns(header, layout, source);
+  const firstLineOf = new Map<string, number>();
+  return records.map(({ record, info }) => {
+    const cellAt = (column: number): string => `${source}:${info.lines}:${column + 1}`;
+    const at = (cell: 'ticker' | 'shares' | 'price'): string => cellAt(cell === 'price' ? (columns.price ?? columns.ticker) : columns[cell]);
     if (record.length !== header.record.length) {
-      throw new DataError(`${at(Math.min(record.length, header.record.length))}: expected ${header.record.length} fields, found ${record.length}`);
+      throw new DataError(`${cellAt(Math.min(record.length, header.record.length))}: expected ${header.record.length} fields, found ${record.length}`);
     }
     const ticker = record[columns.ticker]!;
-    if (ticker === '') throw new DataError(`${at(columns.ticker)}: empty ticker`);
+    if (ticker === '') throw new DataError(`${at('ticker')}: empty ticker`);
     const firstLine = firstLineOf.get(ticker);
-    if (firstLine !== undefined) throw new DataError(`${at(columns.ticker)}: duplicate ticker ${ticker} (first on line ${firstLine})`);
+    if (firstLine !== undefined) throw new DataError(`${at('ticker')}: duplicate ticker ${ticker} (first on line ${firstLine})`);
     firstLineOf.set(ticker, info.lines);
 
     const amountText = record[columns.shares]!;
     const amount = parseDecimal(amountText);
-    if (amount === null) throw new DataError(`${at(columns.shares)}: ${layout.sharesColumn} "${amountText}" is not a number`);
-    if (layout.allowCashRow && ticker === CASH_TICKER) {
-      cash = amount;
+    if (amount === null) throw new DataError(`${at('shares')}: ${layout.sharesColumn} "${amountText}" is not a number`);
+    const isCash = layout.allowCashRow && ticker === CASH_TICKER;
+    if (!isCash) {
+      if (!Number.isInteger(amount)) throw new DataError(`${at('shares')}: ${layout.sharesColumn} ${amountText} of ${ticker} is not a whole number of shares`);
+      if (amount < 0 && !layout.allowShorts) throw new DataError(`${at('shares')}: negative shares ${amountText} of ${ticker} in a long-only holdings file`);
+    }
+    const filePrice = columns.price === null ? null : optionalPrice(record[columns.price]!, at('price'));
+    return { ticker, amount, isCash, filePrice, at };
+  });
+}
+
+function parsePositions(text: string, context: HoldingsContext, layout: FileLayout): ParsedHoldings {
+  const tickerIndex = tickerPositions(context.tickers);
+  const positions: HoldingPosition[] = [];
+  let cash = 0;
+  for (const row of positionRows(text, context.source, layout)) {
+    if (row.isCash) {
+      cash = row.amount;
       continue;
     }
-    if (!Number.isInteger(amount)) throw new DataError(`${at(columns.shares)}: ${layout.sharesColumn} ${amountText} of ${ticker} is not a whole number of shares`);
-    if (amount < 0 && !layout.allowShorts) throw new DataError(`${at(columns.shares)}: negative shares ${amountText} of ${ticker} in a long-only holdings file`);
-
-    const index = tickerIndex.get(ticker);
-    if (index === undefined) throw new DataError(`${at(columns.ticker)}: unknown ticker ${ticker} (not in the market data)`);
-    const filePrice = columns.price === null ? null : optionalPrice(record[columns.price]!, at(columns.price));
-    if (amount === 0) continue;
+    const index = tickerIndex.get(row.ticker);
+    if (index === undefined) throw new DataError(`${row.at('ticker')}: unknown ticker ${row.ticker} (not in the market data)`);
+    if (row.amount === 0) continue;
     const close = context.closes[index]!;
     // The market's close wins: it is the price every other stage uses for D.
-    const price = close > 0 && Number.isFinite(close) ? close : filePrice;
-    if (price === null) {
-      const where = columns.price === null ? '' : ' or in the file';
-      throw new DataError(`${at(columns.price ?? columns.ticker)}: ${ticker} has no price at ${context.date} in the market data${where}`);
-    }
-    positions.push({ ticker, shares: amount, price });
+    const price = close > 0 && Number.isFinite(close) ? close : row.filePrice;
+    if (price === null) throw new DataError(`${row.at('price')}: ${row.ticker} has no price at ${context.date} in the market data${row.at('price') === row.at('ticker') ? '' : ' or in the file'}`);
+    positions.push({ ticker: row.ticker, shares: row.amount, price });
   }
   positions.sort((a, b) => (a.ticker < b.ticker ? -1 : a.ticker > b.ticker ? 1 : 0));
   return { positions, cash };
 }
 
-export function readRecords(text: string, source: string): RawRecord[] {
+function readRecords(text: string, source: string): RawRecord[] {
   try {
     const records: unknown = parse(text, { bom: true, info: true, trim: true, skip_empty_lines: true, relax_column_count: true });
     // csv-parse's typings do not model `info: true`, which wraps each record with its line number.
@@ -160,7 +181,7 @@ export function readRecords(text: string, source: string): RawRecord[] {
   }
 }
 
-export function headerColumns(
+function headerColumns(
   header: RawRecord,
   layout: FileLayout,
   source: string,
@@ -182,14 +203,14 @@ export function headerColumns(
   return { ticker: required('ticker'), shares: required(layout.sharesColumn), price: price < 0 ? null : price };
 }
 
-export function parseDecimal(text: string): number | null {
+function parseDecimal(text: string): number | null {
   if (!DECIMAL.test(text)) return null;
   const value = Number(text);
   return Number.isFinite(value) ? value : null;
 }
 
 /** An empty price cell means "not given"; anything else must be a positive number. */
-export function optionalPrice(text: string, at: string): number | null {
+function optionalPrice(text: string, at: string): number | null {
   if (text === '') return null;
   const price = parseDecimal(text);
   if (price === null || price <= 0) throw new DataError(`${at}: price "${text}" is not a positive number`);

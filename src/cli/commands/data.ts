@@ -6,7 +6,7 @@ import { stableStringify } from '../../core/json.js';
 import { createLogger } from '../../core/log.js';
 import { KairosDatabase } from '../../data/database.js';
 import { buildFeatures } from '../../data/features.js';
-import { importPrices, importSectors, type PriceImportSummary, type SectorImportSummary } from '../../data/import.js';
+import { stagePrices, stageSectors, type PriceImportSummary, type SectorImportSummary } from '../../data/import.js';
 import { printLines } from '../arguments.js';
 
 interface ImportFlags {
@@ -52,13 +52,22 @@ async function importCommand(flags: ImportFlags): Promise<void> {
   let failed = true;
   try {
     const summary: { sectors?: SectorImportSummary; prices?: PriceImportSummary } = {};
-    if (flags.sectors !== undefined) {
-      log.info({ file: flags.sectors, db: flags.db }, 'importing sectors');
-      summary.sectors = await importSectors(db, flags.sectors);
-    }
-    if (flags.prices !== undefined) {
-      log.info({ file: flags.prices, db: flags.db }, 'importing prices');
-      summary.prices = await importPrices(db, flags.prices);
+    // Both files or neither: each is validated first, then both merge in one transaction, so a
+    // bad prices file cannot leave its sectors imported.
+    log.info({ sectors: flags.sectors, prices: flags.prices, db: flags.db }, 'importing');
+    const sectors = flags.sectors === undefined ? null : await stageSectors(db, flags.sectors);
+    try {
+      const prices = flags.prices === undefined ? null : await stagePrices(db, flags.prices);
+      try {
+        await db.transaction(async () => {
+          if (sectors) summary.sectors = await sectors.commit();
+          if (prices) summary.prices = await prices.commit();
+        });
+      } finally {
+        await prices?.discard();
+      }
+    } finally {
+      await sectors?.discard();
     }
     printLines([stableStringify(summary)]);
     failed = false;

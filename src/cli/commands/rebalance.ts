@@ -13,13 +13,11 @@ import { latestDates } from '../../data/freshness.js';
 import { loadPanel } from '../../data/panel-loader.js';
 import { pointInTime } from '../../data/point-in-time.js';
 import { generateSyntheticDatabase } from '../../data/synthetic.js';
-import { openStateStore } from '../../state/open-store.js';
-import { loadStrategies } from '../../engine/strategy-loader.js';
 import { runProduction } from '../../engine/production-run.js';
-import { createEngineContainer, resolveEngine } from '../../engine/container.js';
 import { formatAlertTable, hasCritical } from '../../validation/alerts.js';
 import { preRebalanceChecks } from '../../validation/checks.js';
 import { isoDateArgument, positiveNumberArgument, printLines } from '../arguments.js';
+import { withEngine } from '../with-engine.js';
 
 interface RunFlags {
   db: string;
@@ -128,31 +126,20 @@ function withRunOptions(command: Command): Command {
 
 async function productionCommand(flags: RunFlags, mode: 'rebalance' | 'run', log: Logger = createLogger()): Promise<void> {
   if (flags.priorHoldings && flags.holdings) throw new UsageError('give either --prior-holdings or --holdings, not both');
-  const config = await loadConfig(flags.config);
-  const strategies = await loadStrategies(config.strategies, flags.config ? dirname(resolve(flags.config)) : process.cwd());
-  const store = await openStateStore(flags.state ?? config.state);
-  try {
-    const db = await KairosDatabase.open(flags.db, { readOnly: true });
-    try {
-      const engine = resolveEngine(createEngineContainer({ config, log, store, db, strategies }));
-      const holdingsFile = flags.holdings
-        ? { path: flags.holdings, kind: 'holdings' as const }
-        : flags.priorHoldings
-          ? { path: flags.priorHoldings, kind: 'picks' as const }
-          : undefined;
-      const outcome = await runProduction({
-        ...engine,
-        date: flags.date,
-        outputDir: flags.outputDir,
-        mode,
-        ...(holdingsFile ? { holdingsFile } : {}),
-        ...(flags.portfolioValue !== undefined ? { portfolioValue: flags.portfolioValue } : {}),
-      });
-      for (const alert of outcome.alerts) log.warn({ check: alert.check, severity: alert.severity }, alert.message);
-    } finally {
-      db.close();
-    }
-  } finally {
-    await store.close();
-  }
+  const holdingsFile = flags.holdings
+    ? { path: flags.holdings, kind: 'holdings' as const }
+    : flags.priorHoldings
+      ? { path: flags.priorHoldings, kind: 'picks' as const }
+      : undefined;
+  const outcome = await withEngine(flags, log, (engine) =>
+    runProduction({
+      ...engine,
+      date: flags.date,
+      outputDir: flags.outputDir,
+      mode,
+      ...(holdingsFile ? { holdingsFile } : {}),
+      ...(flags.portfolioValue !== undefined ? { portfolioValue: flags.portfolioValue } : {}),
+    }),
+  );
+  for (const alert of outcome.alerts) log.warn({ check: alert.check, severity: alert.severity }, alert.message);
 }

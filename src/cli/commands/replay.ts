@@ -1,16 +1,12 @@
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import type { IsoDate } from '../../core/dates.js';
 import { UsageError } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../core/log.js';
-import { loadConfig } from '../../config/load.js';
-import { KairosDatabase } from '../../data/database.js';
-import { openStateStore } from '../../state/open-store.js';
-import { loadStrategies } from '../../engine/strategy-loader.js';
-import { createEngineContainer, resolveEngine } from '../../engine/container.js';
 import { replayFingerprint, runReplay } from '../../replay/replay.js';
 import { isoDateArgument, printLines } from '../arguments.js';
+import { withEngine } from '../with-engine.js';
 
 interface ReplayFlags {
   config?: string;
@@ -36,35 +32,24 @@ export function registerReplayCommands(program: Command): void {
     .action(async (flags: ReplayFlags) => {
       if (flags.from > flags.to) throw new UsageError(`--from ${flags.from} is after --to ${flags.to}`);
       const log = createLogger();
-      const config = await loadConfig(flags.config);
-      const strategies = await loadStrategies(config.strategies, flags.config ? dirname(resolve(flags.config)) : process.cwd());
-      const store = await openStateStore(flags.state ?? config.state);
-      try {
-        const db = await KairosDatabase.open(flags.db, { readOnly: true });
-        try {
-          const engine = resolveEngine(createEngineContainer({ config, log, store, db, strategies }));
-          const progress = progressReporter(log);
-          const outcome = await runReplay({
-            ...engine,
-            from: flags.from,
-            to: flags.to,
-            outputDir: flags.outputDir,
-            resume: flags.resume === true,
-            fingerprint: replayFingerprint({ config, db: resolve(flags.db), from: flags.from, to: flags.to, strategies }),
-            onSession: progress.update,
-          });
-          progress.stop();
-          for (const note of outcome.notes) log.warn(note);
-          printLines([
-            `Replayed ${outcome.sessions} sessions from ${outcome.firstSession} into ${flags.outputDir}/`,
-            ...outcome.metrics.map((m) => `${m.book.padEnd(16)} CAGR ${pct(m.cagr)}  vol ${pct(m.annual_vol)}  Sharpe ${num(m.sharpe)}  max DD ${pct(m.max_drawdown)}`),
-          ]);
-        } finally {
-          db.close();
-        }
-      } finally {
-        await store.close();
-      }
+      const progress = progressReporter(log);
+      const outcome = await withEngine(flags, log, (engine) =>
+        runReplay({
+          ...engine,
+          from: flags.from,
+          to: flags.to,
+          outputDir: flags.outputDir,
+          resume: flags.resume === true,
+          fingerprint: replayFingerprint({ config: engine.config, db: resolve(flags.db), from: flags.from, to: flags.to, strategies: engine.strategies }),
+          onSession: progress.update,
+        }),
+      );
+      progress.stop();
+      for (const note of outcome.notes) log.warn(note);
+      printLines([
+        `Replayed ${outcome.sessions} sessions from ${outcome.firstSession} into ${flags.outputDir}/`,
+        ...outcome.metrics.map((m) => `${m.book.padEnd(16)} CAGR ${pct(m.cagr)}  vol ${pct(m.annual_vol)}  Sharpe ${num(m.sharpe)}  max DD ${pct(m.max_drawdown)}`),
+      ]);
     });
 }
 
