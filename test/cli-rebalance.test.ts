@@ -20,6 +20,7 @@ import {
   type SyntheticFixture,
 } from './helpers/cli.js';
 import { deleteKeysUnder, redisUrlForTests } from './helpers/redis.js';
+import { PRE_REBALANCE_CHECKS } from '../src/validation/checks.js';
 
 const PICKS_HEADER = ['ticker', 'weight', 'target_shares', 'sector', 'alpha_z', 'vol_blend', 'adv_20', 'rank'];
 const TRADES_HEADER = ['ticker', 'action', 'shares', 'estimated_value', 'price', 'reason'];
@@ -258,18 +259,21 @@ describe('kairos rebalance', () => {
 });
 
 describe('kairos validate, check, calendar, schedule', () => {
-  it('validate prints the alert table and exits 0 on good data', async () => {
+  it('validate prints every check with its status and exits 0 on good data', async () => {
     const clean = await runCli(['validate', '--db', fx.path, '--date', fx.lastSession, '--config', config]);
-    expect(clean).toMatchObject({ code: 0, stderr: '', stdout: 'All pre-rebalance checks passed.\n' });
+    expect(clean).toMatchObject({ code: 0, stderr: '' });
+    const [cleanHeader, ...cleanRows] = clean.stdout.trimEnd().split('\n');
+    expect(cleanHeader!.split(/\s{2,}/)).toEqual(['STATUS', 'CHECK', 'ACTION', 'DETAIL']);
+    expect(cleanRows.map((r) => r.split(/\s{2,}/).slice(0, 2))).toEqual(PRE_REBALANCE_CHECKS.map((c) => ['OK', c.check]));
 
     // With the seed's thresholds (500 names for a healthy universe) the small universe is a WARNING: listed, not blocking.
     const warned = await runCli(['validate', '--db', fx.path, '--date', fx.lastSession]);
     expect(warned.code).toBe(0);
     expect(warned.stderr).toBe('');
     const [header, ...rows] = warned.stdout.trimEnd().split('\n');
-    expect(header!.split(/\s{2,}/)).toEqual(['SEVERITY', 'CHECK', 'ACTION', 'DETAIL']);
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatch(/^WARNING\s+universe\.size\s+review before proceeding\s+\d+ stocks pass the ADV filter; 500 expected/);
+    expect(header!.split(/\s{2,}/)).toEqual(['STATUS', 'CHECK', 'ACTION', 'DETAIL']);
+    expect(rows).toHaveLength(PRE_REBALANCE_CHECKS.length);
+    expect(rows.filter((r) => !r.startsWith('OK '))).toEqual([expect.stringMatching(/^WARNING\s+universe\.size\s+review before proceeding\s+\d+ stocks pass the ADV filter; 500 expected/)]);
   });
 
   it('check --date prints {date, is_rebalance_day, next_rebalance} as JSON', async () => {

@@ -21,11 +21,18 @@ export function hasCritical(alerts: readonly Alert[]): boolean {
 
 /** The seed's alert table as aligned text: Condition | Severity | Action. */
 export function formatAlertTable(alerts: readonly Alert[]): string {
-  const rows = sortAlerts(alerts).map((a) => [a.severity, a.check, actionFor(a.severity), a.message]);
-  const header = ['SEVERITY', 'CHECK', 'ACTION', 'DETAIL'];
-  if (rows.length === 0) return 'All pre-rebalance checks passed.';
-  const widths = header.slice(0, 3).map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ');
+  if (alerts.length === 0) return 'All pre-rebalance checks passed.';
+  return alignedTable(
+    ['SEVERITY', 'CHECK', 'ACTION', 'DETAIL'],
+    sortAlerts(alerts).map((a) => [a.severity, a.check, actionFor(a.severity), a.message]),
+  );
+}
+
+/** Columns padded to their widest cell; the last column (free text) is left as is. */
+function alignedTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const fixedColumns = header.length - 1;
+  const widths = header.slice(0, fixedColumns).map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i < fixedColumns ? c.padEnd(widths[i]!) : c)).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
 }
 
@@ -33,4 +40,17 @@ function actionFor(severity: Severity): string {
   if (severity === 'CRITICAL') return 'block rebalance';
   if (severity === 'WARNING') return 'review before proceeding';
   return 'logged for context';
+}
+
+/**
+ * Every check that ran with its outcome — OK, or its most severe alert — so `kairos validate`
+ * shows what was tested, not only what failed.
+ */
+export function formatCheckTable(checks: readonly { check: string; condition: string }[], alerts: readonly Alert[]): string {
+  const rows = checks.map(({ check, condition }) => {
+    const found = sortAlerts(alerts.filter((a) => a.check === check));
+    const worst = found[0];
+    return [worst ? worst.severity : 'OK', check, worst ? actionFor(worst.severity) : '—', found.length > 0 ? found.map((a) => a.message).join('; ') : condition];
+  });
+  return alignedTable(['STATUS', 'CHECK', 'ACTION', 'DETAIL'], rows);
 }

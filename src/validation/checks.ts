@@ -9,6 +9,19 @@ export interface DataFreshness {
   readonly regime_latest: IsoDate | null;
 }
 
+/** Every check `preRebalanceChecks` runs, with the condition it tests, for the full status table. */
+export const PRE_REBALANCE_CHECKS: readonly { readonly check: string; readonly condition: string }[] = [
+  { check: 'data_freshness.sep_base', condition: 'sep_base has the requested session (CRITICAL if stale)' },
+  { check: 'data_freshness.feat_matrix_v2', condition: 'feat_matrix_v2 has the requested session (CRITICAL if stale)' },
+  { check: 'data_freshness.regime', condition: 'regime is not behind the requested session' },
+  { check: 'universe.size', condition: 'names passing the ADV filter ≥ min_universe (CRITICAL) and ≥ healthy_universe' },
+  { check: 'universe.sectors', condition: 'sectors represented ≥ expected_sectors' },
+  { check: 'universe.sector_share', condition: 'no sector above max_sector_share of the universe' },
+  { check: 'signal.alpha_nulls', condition: 'share of liquid names without alpha ≤ max_alpha_null_share' },
+  { check: 'signal.alpha_std', condition: 'alpha has dispersion (CRITICAL if none) and std ≥ min_alpha_std' },
+  { check: 'signal.alpha_spread', condition: '(p90 − p10) / std of alpha ≥ min_alpha_spread' },
+];
+
 /**
  * Seed §7.1 checks that run before any strategy: data freshness, signal quality, universe health.
  * `market` is null when the requested date has no data at all (itself a CRITICAL finding).
@@ -16,7 +29,8 @@ export interface DataFreshness {
 export function preRebalanceChecks(date: IsoDate, freshness: DataFreshness, market: PointInTimeMarket | null, config: ValidationConfig): Alert[] {
   const alerts: Alert[] = [...freshnessAlerts(date, freshness)];
   if (market === null) return alerts;
-  alerts.push(...universeAlerts(market, config), ...signalAlerts(market, config));
+  const members = liquidUniverse(market, config.min_adv);
+  alerts.push(...universeAlerts(market, members, config), ...signalAlerts(market, members, config));
   return alerts;
 }
 
@@ -46,8 +60,7 @@ function liquidUniverse(market: PointInTimeMarket, minAdv: number): number[] {
   return members;
 }
 
-function universeAlerts(market: PointInTimeMarket, config: ValidationConfig): Alert[] {
-  const members = liquidUniverse(market, config.min_adv);
+function universeAlerts(market: PointInTimeMarket, members: readonly number[], config: ValidationConfig): Alert[] {
   const alerts: Alert[] = [];
   const n = members.length;
   if (n < config.min_universe) {
@@ -68,8 +81,7 @@ function universeAlerts(market: PointInTimeMarket, config: ValidationConfig): Al
   return alerts;
 }
 
-function signalAlerts(market: PointInTimeMarket, config: ValidationConfig): Alert[] {
-  const members = liquidUniverse(market, config.min_adv);
+function signalAlerts(market: PointInTimeMarket, members: readonly number[], config: ValidationConfig): Alert[] {
   if (members.length === 0) return [];
   const alpha = market.field('alpha');
   const values = members.map((i) => alpha[i]!).filter((v) => Number.isFinite(v));
@@ -90,7 +102,8 @@ function signalAlerts(market: PointInTimeMarket, config: ValidationConfig): Aler
   if (std < config.min_alpha_std) {
     alerts.push({ severity: 'WARNING', check: 'signal.alpha_std', message: `cross-sectional alpha std ${std.toFixed(4)} < ${config.min_alpha_std}` });
   }
-  const sorted = [...values].sort((a, b) => a - b);
+  // Numeric typed-array sort: the values are finite, so the order matches a comparator sort's.
+  const sorted = Float64Array.from(values).sort();
   const spread = (quantile(sorted, 0.9) - quantile(sorted, 0.1)) / std;
   if (spread < config.min_alpha_spread) {
     alerts.push({ severity: 'WARNING', check: 'signal.alpha_spread', message: `top-bottom alpha spread ${spread.toFixed(2)} std < ${config.min_alpha_spread}` });
@@ -130,7 +143,7 @@ function sampleStd(values: readonly number[]): number {
   return Math.sqrt(ss / (values.length - 1));
 }
 
-function quantile(sorted: readonly number[], q: number): number {
+function quantile(sorted: Float64Array, q: number): number {
   const pos = (sorted.length - 1) * q;
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);

@@ -14,8 +14,8 @@ import { loadPanel } from '../../data/panel-loader.js';
 import { pointInTime } from '../../data/point-in-time.js';
 import { generateSyntheticDatabase } from '../../data/synthetic.js';
 import { runProduction } from '../../engine/production-run.js';
-import { formatAlertTable, hasCritical } from '../../validation/alerts.js';
-import { preRebalanceChecks } from '../../validation/checks.js';
+import { formatCheckTable, hasCritical } from '../../validation/alerts.js';
+import { PRE_REBALANCE_CHECKS, preRebalanceChecks } from '../../validation/checks.js';
 import { isoDateArgument, positiveNumberArgument, printLines } from '../arguments.js';
 import { withEngine } from '../with-engine.js';
 
@@ -74,7 +74,7 @@ export function registerRebalanceCommands(program: Command): void {
         const panel = hasData ? await loadPanel(db, { from: flags.date, to: flags.date }) : null;
         const market = panel && panel.dateIndex(flags.date) >= 0 ? pointInTime(panel, flags.date) : null;
         const alerts = preRebalanceChecks(flags.date, freshness, market, config.validation);
-        printLines([formatAlertTable(alerts)]);
+        printLines([formatCheckTable(PRE_REBALANCE_CHECKS, alerts)]);
         if (hasCritical(alerts)) throw new BlockedError(`${alerts.filter((a) => a.severity === 'CRITICAL').length} CRITICAL check(s) failed for ${flags.date}`);
       } finally {
         db.close();
