@@ -6,6 +6,7 @@ import { registerRebalanceCommands } from './commands/rebalance.js';
 import { registerReplayCommands } from './commands/replay.js';
 import { registerStrategyCommands } from './commands/strategies.js';
 import { registerReconcileCommands } from './commands/reconcile.js';
+import { registerApprovalCommands } from './commands/approval.js';
 
 /**
  * Each concept contributes its subcommands through one `register…Commands(program)` function.
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerReplayCommands(program);
   registerStrategyCommands(program);
   registerReconcileCommands(program);
+  registerApprovalCommands(program);
   return program;
 }
 

@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { SUBMITTED_FILE } from '../approval/approval.js';
+import { CLAIM_FILE } from '../approval/broker.js';
 import type { IsoDate } from '../core/dates.js';
 import { BlockedError, LockedError, UsageError } from '../core/errors.js';
 import { writeDirectoryAtomic } from '../core/atomic.js';
@@ -44,6 +48,7 @@ const SCHEDULE_HORIZON = 10;
 export async function runProduction(options: ProductionRunOptions): Promise<ProductionRunOutcome> {
   const { date, calendar, config, store, log } = options;
   assertSession(calendar, date);
+  assertNotSubmitted(options.outputDir);
   const freshness = await latestDates(options.db);
   const market = await loadMarket(options, freshness.sep_base_latest);
   const preAlerts = preRebalanceChecks(date, freshness, market, config.validation);
@@ -104,6 +109,12 @@ export async function runProduction(options: ProductionRunOptions): Promise<Prod
   } finally {
     await store.releaseLock(config.portfolio, owner);
   }
+}
+
+/** Replacing a directory whose trades went to a broker would erase the record that they did. */
+function assertNotSubmitted(outputDir: string): void {
+  const marker = [SUBMITTED_FILE, CLAIM_FILE].find((file) => existsSync(join(outputDir, file)));
+  if (marker) throw new BlockedError(`${outputDir} holds trades already submitted to a broker (${marker}); write this run to another --output-dir`);
 }
 
 function assertSession(calendar: TradingCalendar, date: IsoDate): void {

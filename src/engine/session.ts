@@ -12,7 +12,7 @@ import { currentWeights, type TradeRow } from '../trading/trades.js';
 import { defaultStages, type PipelineStages } from './stages.js';
 import { annualisedSharpe } from '../analytics/returns.js';
 import { tickerIndexOf } from '../data/ticker-index.js';
-import { denseSignal, signalRecord } from './sleeve-vectors.js';
+import { denseSignal, signalMap, signalRecord } from './sleeve-vectors.js';
 import { sharesVector } from '../trading/holdings.js';
 import { DataError } from '../core/errors.js';
 import { EventBus, type SignalEvent } from './bus.js';
@@ -31,6 +31,11 @@ export interface SessionInputs {
   readonly prior: RunSnapshot | null;
   /** What the book holds going into `date`. */
   readonly holdings: Holdings;
+  /**
+   * The same holdings as shares aligned with `market.tickers` (read only); derived from
+   * `holdings` when omitted. Replay passes its ledger's vector instead of a lookup per position.
+   */
+  readonly shares?: Float64Array;
   /** Capital the target weights are fractions of. */
   readonly portfolioValue: number;
   /**
@@ -126,7 +131,7 @@ export async function runSession(inputs: SessionInputs, stages: PipelineStages =
 
   const net = netSleeves(sleeves, sleeves.map((s) => s.allocation), size);
   const prices = inputs.prices ?? market.field('close');
-  const currentShares = heldShares(inputs.holdings, market.tickers);
+  const currentShares = inputs.shares ?? heldShares(inputs.holdings, market.tickers);
   const hasPrior = inputs.holdings.positions.length > 0;
   const priorWeights = currentWeights(currentShares, prices, inputs.portfolioValue, market.tickers);
   // Between rebalances the book holds its shares (seed: "hold positions until the next rebalance"):
@@ -222,7 +227,7 @@ async function freshSignal(strategy: LoadedStrategy, state: StrategyState | null
       params: strategy.params,
       market,
       state: state?.custom ?? null,
-      priorSleeve: new Map(Object.entries(state?.signal ?? {})),
+      priorSleeve: signalMap(state?.signal ?? {}),
       calendar: inputs.calendar,
       log,
     });
@@ -251,7 +256,8 @@ function heldSignal(strategyId: string, state: StrategyState | null, market: Poi
   const signal = state?.signal ?? {};
   const dense = denseSignal(signal, tickers);
   const close = market.field('close');
-  const gone = [...dense.unknown, ...Array.from(dense.held, (i) => i).filter((i) => !Number.isFinite(close[i]!)).map((i) => tickers[i]!)];
+  const gone = [...dense.unknown];
+  for (const i of dense.held) if (!Number.isFinite(close[i]!)) gone.push(tickers[i]!);
   let weights = dense.weights;
   if (gone.length > 0) {
     weights = Float64Array.from(weights);
@@ -324,11 +330,12 @@ function nextSnapshot(
   }
   const positions: { ticker: string; shares: number }[] = [];
   let invested = 0;
-  shares.forEach((s, i) => {
-    if (s === 0) return;
+  for (let i = 0; i < shares.length; i++) {
+    const s = shares[i]!;
+    if (s === 0) continue;
     positions.push({ ticker: tickers[i]!, shares: s });
     invested += s * prices[i]!;
-  });
+  }
   return { runId: inputs.runId, date: inputs.date, strategies, holdings: { asOf: inputs.date, cash: roundCents(inputs.portfolioValue - invested), positions } };
 }
 

@@ -17,6 +17,7 @@ export interface DenseSignal {
 
 const denseBySignal = new WeakMap<object, { tickers: readonly string[]; dense: DenseSignal }>();
 const signalByWeights = new WeakMap<Float64Array, Readonly<Record<string, number>>>();
+const mapBySignal = new WeakMap<object, ReadonlyMap<string, number>>();
 
 export function denseSignal(signal: Readonly<Record<string, number>>, tickers: readonly string[]): DenseSignal {
   const cached = denseBySignal.get(signal);
@@ -32,6 +33,16 @@ export function denseSignal(signal: Readonly<Record<string, number>>, tickers: r
   const dense = { weights, held: nonZeroIndices(weights), unknown };
   denseBySignal.set(signal, { tickers, dense });
   return dense;
+}
+
+/** The record as a ticker → weight map (the strategy context's `priorSleeve`), in the record's order. */
+export function signalMap(signal: Readonly<Record<string, number>>): ReadonlyMap<string, number> {
+  let map = mapBySignal.get(signal);
+  if (!map) {
+    map = new Map(Object.entries(signal));
+    mapBySignal.set(signal, map);
+  }
+  return map;
 }
 
 /** The record form of a sleeve vector, for state (only non-zero weights, in ticker order). */

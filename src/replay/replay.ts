@@ -141,6 +141,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
             strategies: book.strategies.map((s) => memo.wrap(s)),
             prior: book.snapshot,
             holdings: { asOf: date, cash: book.ledger.cash, positions: book.ledger.positions() },
+            shares: book.ledger.shares,
             portfolioValue: mark.equity,
             prices: carriedPrices(market.field('close'), book.ledger),
             forced: new Set(),

@@ -1,4 +1,5 @@
 import { DataError } from '../core/errors.js';
+import { nameMajor } from '../data/name-major.js';
 import type { PointInTimeMarket } from '../data/panel.js';
 
 export const TRADING_DAYS_PER_YEAR = 252;
@@ -30,7 +31,7 @@ export function bookReturnProfile(returns: Float64Array, sessions: number, weigh
   if (returns.length !== sessions * n) throw new RangeError(`returns hold ${returns.length} values, expected ${sessions}×${n}`);
   if (sessions < 2) throw new RangeError(`need at least 2 sessions of returns, got ${sessions}`);
   const held = heldIndices(weights);
-  const { means, sumSquares, observed } = windowStats(returns, sessions, n);
+  const { sumSquares, observed, centred } = windowStats(returns, sessions, n);
   let thinHistoryNames = 0;
   let ownVarianceTerm = 0;
   for (let k = 0; k < held.length; k++) {
@@ -38,30 +39,31 @@ export function bookReturnProfile(returns: Float64Array, sessions: number, weigh
     if (observed[i]! < THIN_HISTORY_SHARE * sessions) thinHistoryNames++;
     ownVarianceTerm += (weights[i]! * weights[i]! * sumSquares[i]!) / (sessions - 1);
   }
+  // Name by name over contiguous columns; each p_t still adds its terms in held-name order, so
+  // the sums are exactly those of a row-by-row pass. A missing return is stored as 0, and adding
+  // w·0 leaves p_t unchanged (p_t starts at +0 and a sum never turns into −0).
   const demeanedReturns = new Float64Array(sessions);
-  for (let t = 0; t < sessions; t++) {
-    const row = t * n;
-    let p = 0;
-    for (let k = 0; k < held.length; k++) {
-      const i = held[k]!;
-      const r = returns[row + i]!;
-      if (!Number.isNaN(r)) p += weights[i]! * (r - means[i]!);
-    }
-    demeanedReturns[t] = p;
+  for (let k = 0; k < held.length; k++) {
+    const i = held[k]!;
+    const w = weights[i]!;
+    const column = i * sessions;
+    for (let t = 0; t < sessions; t++) demeanedReturns[t] = demeanedReturns[t]! + w * centred[column + t]!;
   }
   return { demeanedReturns, ownVarianceTerm, thinHistoryNames };
 }
 
-/** Per name over the window: mean of the observed returns, Σ(r − mean)², and how many were observed. */
+/** Per name over the window: Σ(r − mean)² of the observed returns, how many were observed, and the centred returns. */
 interface WindowStats {
-  readonly means: Float64Array;
   readonly sumSquares: Float64Array;
   readonly observed: Int32Array;
+  /** r − mean, name-major (name i's window at i·sessions, oldest first); 0 where the return is missing. */
+  readonly centred: Float64Array;
 }
 
 /**
  * The per-name statistics do not depend on the book, and replay sizes several books against the
  * same session's window: compute them once per window (keyed by its place in the panel's returns).
+ * The next window of the same shape reuses the arrays instead of allocating megabytes per session.
  */
 const windowStatsCache = new WeakMap<ArrayBufferLike, { key: string; stats: WindowStats }>();
 
@@ -69,29 +71,33 @@ function windowStats(returns: Float64Array, sessions: number, n: number): Window
   const key = `${returns.byteOffset}:${returns.length}:${sessions}`;
   const cached = windowStatsCache.get(returns.buffer);
   if (cached?.key === key) return cached.stats;
-  const means = new Float64Array(n);
-  const observed = new Int32Array(n);
-  for (let t = 0; t < sessions; t++) {
-    const row = t * n;
-    for (let i = 0; i < n; i++) {
-      const r = returns[row + i]!;
+  const reusable = cached !== undefined && cached.stats.observed.length === n;
+  const sumSquares = reusable ? cached.stats.sumSquares : new Float64Array(n);
+  const observed = reusable ? cached.stats.observed : new Int32Array(n);
+  // Centred in place below.
+  const centred = nameMajor(returns, sessions, n, reusable ? cached.stats.centred : undefined);
+  for (let i = 0; i < n; i++) {
+    const column = i * sessions;
+    let sum = 0;
+    let count = 0;
+    for (let t = 0; t < sessions; t++) {
+      const r = centred[column + t]!;
       if (Number.isNaN(r)) continue;
-      means[i] = means[i]! + r;
-      observed[i] = observed[i]! + 1;
+      sum += r;
+      count++;
     }
-  }
-  for (let i = 0; i < n; i++) if (observed[i]! > 0) means[i] = means[i]! / observed[i]!;
-  const sumSquares = new Float64Array(n);
-  for (let t = 0; t < sessions; t++) {
-    const row = t * n;
-    for (let i = 0; i < n; i++) {
-      const r = returns[row + i]!;
-      if (Number.isNaN(r)) continue;
-      const x = r - means[i]!;
-      sumSquares[i] = sumSquares[i]! + x * x;
+    const mean = count > 0 ? sum / count : 0;
+    let squares = 0;
+    for (let t = 0; t < sessions; t++) {
+      const r = centred[column + t]!;
+      const x = Number.isNaN(r) ? 0 : r - mean;
+      squares += x * x;
+      centred[column + t] = x;
     }
+    sumSquares[i] = squares;
+    observed[i] = count;
   }
-  const stats = { means, sumSquares, observed };
+  const stats = { sumSquares, observed, centred };
   windowStatsCache.set(returns.buffer, { key, stats });
   return stats;
 }

@@ -1,4 +1,5 @@
 import { DataError } from '../core/errors.js';
+import { nameMajor } from '../data/name-major.js';
 import type { PointInTimeMarket } from '../data/panel.js';
 
 /** Trailing daily returns ending at D: `sessions × names`, row-major, row 0 oldest, NaN where missing. */
@@ -36,21 +37,24 @@ export interface ColumnMoments {
 
 /**
  * Two passes per name (mean first, then centred powers): summing raw powers in one pass loses
- * the fourth moment of returns ~1e-2 to cancellation. Walking one name down the rows keeps the
- * sums in registers, which beats row-order reads that must update every name's sums in memory.
+ * the fourth moment of returns ~1e-2 to cancellation. The window is copied name-major first, so
+ * each name's passes read contiguous memory and keep their sums in registers.
  */
 export function columnMoments(window: ReturnsWindow): ColumnMoments {
-  const { returns, sessions, names } = window;
+  const { sessions, names } = window;
+  const series = nameMajor(window.returns, sessions, names, scratch);
+  scratch = series;
   const observations = new Int32Array(names);
   const means = new Float64Array(names);
   const sumSquares = new Float64Array(names);
   const sumFourthPowers = new Float64Array(names);
-  const end = sessions * names;
   for (let i = 0; i < names; i++) {
+    const first = i * sessions;
+    const end = first + sessions;
     let count = 0;
     let sum = 0;
-    for (let cell = i; cell < end; cell += names) {
-      const r = returns[cell]!;
+    for (let cell = first; cell < end; cell++) {
+      const r = series[cell]!;
       if (!Number.isFinite(r)) continue;
       sum += r;
       count++;
@@ -58,8 +62,8 @@ export function columnMoments(window: ReturnsWindow): ColumnMoments {
     const mean = count > 0 ? sum / count : Number.NaN;
     let squares = 0;
     let fourthPowers = 0;
-    for (let cell = i; cell < end; cell += names) {
-      const r = returns[cell]!;
+    for (let cell = first; cell < end; cell++) {
+      const r = series[cell]!;
       if (!Number.isFinite(r)) continue;
       const squared = (r - mean) * (r - mean);
       squares += squared;
@@ -73,6 +77,9 @@ export function columnMoments(window: ReturnsWindow): ColumnMoments {
   }
   return { observations, means, sumSquares, sumFourthPowers };
 }
+
+/** The name-major copy, reused from call to call (replay computes moments every session). */
+let scratch: Float64Array | undefined;
 
 /**
  * A constant series must read as flat: the rounded mean of n equal returns c is off by up to
