@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { TestProject } from 'vitest/node';
+import { freePort } from './free-port.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -95,17 +95,6 @@ async function launchRedis(port: number, url: string, dataDir: string): Promise<
   await stopProcess(child);
   if (spawnError?.code === 'ENOENT') throw new Error(NOT_INSTALLED);
   return output === '' ? notReady : `${notReady}\n${output.trim()}`;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const address = probe.address();
-  probe.close();
-  await once(probe, 'close');
-  if (address === null || typeof address === 'string') throw new Error('could not determine a free TCP port');
-  return address.port;
 }
 
 /** Undefined once the server answers PING, else why it never did. */

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import type { Redis } from 'ioredis';
 import { inject } from 'vitest';
+import { freePort } from './free-port.js';
 
 /** The server global-setup chose: REDIS_URL, or the run's private redis-server. */
 export function redisUrlForTests(): string {
@@ -38,14 +37,7 @@ export async function deleteKeysUnder(client: Redis, prefix: string): Promise<vo
 
 /** A Redis URL on a local port nothing listens on, for testing unreachable servers. */
 export async function unreachableRedisUrl(): Promise<string> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const address = probe.address();
-  probe.close();
-  await once(probe, 'close');
-  if (address === null || typeof address === 'string') throw new Error('could not determine a free TCP port');
-  return `redis://127.0.0.1:${address.port}`;
+  return `redis://127.0.0.1:${await freePort()}`;
 }
 
 function escapeGlob(text: string): string {
