@@ -267,7 +267,8 @@ function heldSignal(strategyId: string, state: StrategyState | null, market: Poi
     }
   }
   const notes = gone.map((ticker) => `held ${ticker} (${signal[ticker]}) has no price on ${date}; dropped from the sleeve`);
-  for (const ticker of gone) log.warn({ strategy: strategyId, ticker }, 'held name has no price; dropped from the sleeve');
+  // Recorded in the sleeve's notes (portfolio_summary.json); a log line per book and session would drown replay output.
+  for (const ticker of gone) log.debug({ strategy: strategyId, ticker }, 'held name has no price; dropped from the sleeve');
   return { topic: `signals.${strategyId}`, strategyId, date, status: 'held', weights, targets: [], notes };
 }
 
