@@ -251,10 +251,9 @@ describe('bad config', () => {
   ] as const)('%s', async (_label, overrides, message) => {
     const file = await writeConfig(join(tmp(), 'bad.yaml'), { ...smallUniverseConfig(portfolio), ...overrides });
     await expectRebalanceRejected(['--db', fx.path, '--date', date], { code: ExitCode.config, message: [...message] }, { config: file });
-    // `check` reads the config too (strategy params are validated only by the commands that run strategies).
-    if (!('strategies' in overrides)) {
-      expectOneLineError(await runCli(['check', '--date', date, '--config', file]), { code: ExitCode.config, message: [...message] });
-    }
+    // Every command that reads a config rejects the same configs, strategy params included.
+    expectOneLineError(await runCli(['check', '--date', date, '--config', file]), { code: ExitCode.config, message: [...message] });
+    expectOneLineError(await runCli(['validate', '--db', fx.path, '--date', date, '--config', file]), { code: ExitCode.config, message: [...message] });
   });
 });
 

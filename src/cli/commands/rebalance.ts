@@ -7,7 +7,6 @@ import { BlockedError, UsageError } from '../../core/errors.js';
 import { createLogger, type Logger } from '../../core/log.js';
 import { XnysCalendar } from '../../calendar/xnys.js';
 import { isRebalanceDay, nextRebalanceAfter } from '../../calendar/schedule.js';
-import { loadConfig } from '../../config/load.js';
 import { KairosDatabase } from '../../data/database.js';
 import { latestDates } from '../../data/freshness.js';
 import { loadPanel } from '../../data/panel-loader.js';
@@ -17,7 +16,7 @@ import { runProduction } from '../../engine/production-run.js';
 import { formatCheckTable, hasCritical } from '../../validation/alerts.js';
 import { PRE_REBALANCE_CHECKS, preRebalanceChecks } from '../../validation/checks.js';
 import { isoDateArgument, positiveNumberArgument, printLines } from '../arguments.js';
-import { withEngine } from '../with-engine.js';
+import { loadConfigWithStrategies, withEngine } from '../with-engine.js';
 
 interface RunFlags {
   db: string;
@@ -37,7 +36,7 @@ export function registerRebalanceCommands(program: Command): void {
     .requiredOption('--date <date>', 'session date (YYYY-MM-DD)', isoDateArgument('--date'))
     .option('--config <file>', 'Kairos YAML config (default: Risk4, every 5 sessions from 2015-01-02)')
     .action(async (flags: { date: IsoDate; config?: string }) => {
-      const config = await loadConfig(flags.config);
+      const { config } = await loadConfigWithStrategies(flags.config);
       const calendar = new XnysCalendar();
       const schedule = config.strategies[0]!.schedule;
       printLines([JSON.stringify({ date: flags.date, is_rebalance_day: isRebalanceDay(schedule, calendar, flags.date), next_rebalance: nextRebalanceAfter(schedule, calendar, flags.date) })]);
@@ -66,7 +65,7 @@ export function registerRebalanceCommands(program: Command): void {
     .requiredOption('--date <date>', 'session date (YYYY-MM-DD)', isoDateArgument('--date'))
     .option('--config <file>', 'Kairos YAML config (validation thresholds)')
     .action(async (flags: { db: string; date: IsoDate; config?: string }) => {
-      const config = await loadConfig(flags.config);
+      const { config } = await loadConfigWithStrategies(flags.config);
       const db = await KairosDatabase.open(flags.db, { readOnly: true });
       try {
         const freshness = await latestDates(db);
@@ -143,3 +142,4 @@ async function productionCommand(flags: RunFlags, mode: 'rebalance' | 'run', log
   );
   for (const alert of outcome.alerts) log.warn({ check: alert.check, severity: alert.severity }, alert.message);
 }
+
