@@ -26,9 +26,7 @@ function cannotWrite(path: string, err: unknown): OutputError {
  */
 export async function writeDirectoryAtomic(dir: string, files: ReadonlyMap<string, string | Uint8Array>): Promise<void> {
   const parent = dirname(dir);
-  const stamp = `${process.pid}.${Date.now()}`;
-  const staged = join(parent, `.${basename(dir)}.${stamp}.staged`);
-  const retired = join(parent, `.${basename(dir)}.${stamp}.retired`);
+  const staged = join(parent, `.${basename(dir)}.${process.pid}.${Date.now()}.staged`);
   try {
     await mkdir(staged, { recursive: true });
   } catch (err) {
@@ -37,6 +35,19 @@ export async function writeDirectoryAtomic(dir: string, files: ReadonlyMap<strin
   }
   try {
     for (const [name, content] of files) await writeFile(join(staged, name), content);
+    await replaceDirectory(staged, dir);
+  } finally {
+    await rm(staged, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Swap a finished directory into `dir`: the old one (if any) is moved aside first and restored if
+ * the swap fails, so `dir` is always either the old set of files or the new one.
+ */
+export async function replaceDirectory(staged: string, dir: string): Promise<void> {
+  const retired = join(dirname(dir), `.${basename(dir)}.${process.pid}.${Date.now()}.retired`);
+  try {
     let hadPrevious = true;
     try {
       await rename(dir, retired);
@@ -53,7 +64,5 @@ export async function writeDirectoryAtomic(dir: string, files: ReadonlyMap<strin
     if (hadPrevious) await rm(retired, { recursive: true, force: true });
   } catch (err) {
     throw cannotWrite(dir, err);
-  } finally {
-    await rm(staged, { recursive: true, force: true });
   }
 }

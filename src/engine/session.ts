@@ -132,7 +132,7 @@ export async function runSession(inputs: SessionInputs, stages: PipelineStages =
   const net = netSleeves(sleeves, sleeves.map((s) => s.allocation), size);
   const prices = inputs.prices ?? market.field('close');
   const currentShares = inputs.shares ?? heldShares(inputs.holdings, market.tickers);
-  const hasPrior = inputs.holdings.positions.length > 0;
+  const hasPrior = currentShares.some((shares) => shares !== 0);
   const priorWeights = currentWeights(currentShares, prices, inputs.portfolioValue, market.tickers);
   // Between rebalances the book holds its shares (seed: "hold positions until the next rebalance"):
   // re-targeting price drift every session would be turnover no strategy asked for.

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import type { IsoDate } from '../core/dates.js';
 import { DataError, StateError, UsageError } from '../core/errors.js';
 import { stableStringify } from '../core/json.js';
-import { writeFileAtomic } from '../core/atomic.js';
+import { replaceDirectory, writeFileAtomic } from '../core/atomic.js';
 import { fixed, round } from '../artifacts/csv.js';
 import { loadPanel } from '../data/panel-loader.js';
 import { pointInTime } from '../data/point-in-time.js';
@@ -206,8 +205,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
     }),
   );
   rmSync(checkpointPath, { force: true });
-  await publish(partial, options.outputDir);
-  if (combinedSnapshotOf(books)) await options.store.commit(config.portfolio, combinedSnapshotOf(books)!);
+  await replaceDirectory(partial, options.outputDir);
+  const finalState = books[0]?.snapshot;
+  if (finalState) await options.store.commit(config.portfolio, finalState);
   return { sessions: total, firstSession: panel.dates[firstIndex]!, metrics, notes };
 }
 
@@ -369,19 +369,6 @@ function readCheckpoint(path: string, fingerprint: string): Checkpoint {
   if (!parsed.success) throw new StateError(`${path}: unreadable checkpoint (${parsed.error.issues[0]?.message}); run without --resume`);
   if (parsed.data.fingerprint !== fingerprint) throw new UsageError(`--resume: ${path} was written by a replay with other inputs (config, database or dates); run without --resume`);
   return parsed.data;
-}
-
-/** Swap the finished `<dir>.partial` into `<dir>`, replacing an older run's outputs. */
-async function publish(partial: string, outputDir: string): Promise<void> {
-  const retired = join(dirname(outputDir), `.${basename(outputDir)}.${process.pid}.retired`);
-  const hadPrevious = existsSync(outputDir);
-  if (hadPrevious) await rename(outputDir, retired);
-  await rename(partial, outputDir);
-  if (hadPrevious) rmSync(retired, { recursive: true, force: true });
-}
-
-function combinedSnapshotOf(books: readonly Book[]): RunSnapshot | null {
-  return books[0]?.snapshot ?? null;
 }
 
 /** What identifies a replay's inputs for `--resume`. */
