@@ -9,7 +9,6 @@ import { writeDirectoryAtomic } from '../core/atomic.js';
 import type { TradingCalendar } from '../calendar/calendar.js';
 import { isRebalanceDay, scheduleJson } from '../calendar/schedule.js';
 import { latestDates } from '../data/freshness.js';
-import { loadPanel } from '../data/panel-loader.js';
 import { pointInTime } from '../data/point-in-time.js';
 import type { PointInTimeMarket } from '../data/panel.js';
 import type { Holdings } from '../state/store.js';
@@ -19,6 +18,7 @@ import { buildRebalanceArtifacts } from '../artifacts/rebalance-artifacts.js';
 import { formatAlertTable, hasCritical, type Alert } from '../validation/alerts.js';
 import { postPickChecks, preRebalanceChecks } from '../validation/checks.js';
 import { runSession, type SessionResult } from './session.js';
+import { loadPipelinePanel } from './pipeline-panel.js';
 import { tickerIndexOf } from '../data/ticker-index.js';
 import type { EngineServices } from './container.js';
 
@@ -126,12 +126,9 @@ function assertSession(calendar: TradingCalendar, date: IsoDate): void {
 
 /** The panel from enough history before D for every strategy and the risk stage's covariance window. */
 async function loadMarket(options: ProductionRunOptions, sepBaseLatest: IsoDate | null): Promise<PointInTimeMarket | null> {
-  const { date, calendar, config } = options;
+  const { date } = options;
   if (sepBaseLatest === null || sepBaseLatest < date) return null;
-  const history = Math.max(config.risk.vol_window + 1, ...options.strategies.map((s) => s.definition.warmupSessions(s.params)));
-  const from = calendar.sessions(calendar.firstDate, date).at(-(history + 1)) ?? calendar.firstDate;
-  const featureColumns = [...new Set(options.strategies.flatMap((s) => s.definition.featureColumns?.(s.params) ?? []))].sort();
-  const panel = await loadPanel(options.db, { from, to: date, featureColumns });
+  const panel = await loadPipelinePanel(options, date, date);
   if (panel.dateIndex(date) < 0) return null;
   return pointInTime(panel, date);
 }

@@ -7,7 +7,6 @@ import { DataError, StateError, UsageError } from '../core/errors.js';
 import { stableStringify } from '../core/json.js';
 import { replaceDirectory, writeFileAtomic } from '../core/atomic.js';
 import { fixed, round } from '../artifacts/csv.js';
-import { loadPanel } from '../data/panel-loader.js';
 import { pointInTime } from '../data/point-in-time.js';
 import type { MarketPanel } from '../data/panel.js';
 import type { KairosConfig } from '../config/schema.js';
@@ -19,6 +18,7 @@ import { renderReport } from '../report/html-report.js';
 import { sharpeAllocations } from '../engine/aggregator.js';
 import type { EngineServices } from '../engine/container.js';
 import { runSession } from '../engine/session.js';
+import { loadPipelinePanel, requiredHistory } from '../engine/pipeline-panel.js';
 import type { StrategyOutput } from '../engine/strategy.js';
 import type { LoadedStrategy } from '../engine/strategy-loader.js';
 import { CsvJournal } from './csv-journal.js';
@@ -72,8 +72,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
   const { config, calendar, log } = options;
   const requested = calendar.sessions(options.from, options.to);
   if (requested.length === 0) throw new UsageError(`no XNYS sessions between ${options.from} and ${options.to}`);
-  const warmup = Math.max(config.risk.vol_window + 1, ...options.strategies.map((s) => s.definition.warmupSessions(s.params)));
-  const panel = await loadReplayPanel(options, requested, warmup);
+  const warmup = requiredHistory(options);
+  const panel = await loadReplayPanel(options, requested);
   const firstIndex = firstReplayableIndex(panel, requested[0]!, warmup);
   const lastIndex = panel.dateIndex(requested.at(-1)!) >= 0 ? panel.dateIndex(requested.at(-1)!) : panel.dates.length - 1;
   if (firstIndex > lastIndex) {
@@ -211,12 +211,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
   return { sessions: total, firstSession: panel.dates[firstIndex]!, metrics, notes };
 }
 
-/** The panel from `warmup` sessions before the first requested session through the last one. */
-async function loadReplayPanel(options: ReplayOptions, requested: readonly IsoDate[], warmup: number): Promise<MarketPanel> {
-  const { calendar } = options;
-  const start = calendar.sessions(calendar.firstDate, requested[0]!).at(-(warmup + 1)) ?? calendar.firstDate;
-  const featureColumns = [...new Set(options.strategies.flatMap((s) => s.definition.featureColumns?.(s.params) ?? []))].sort();
-  const panel = await loadPanel(options.db, { from: start, to: requested.at(-1)!, featureColumns });
+/** The pipeline's panel for the requested range; a range entirely after the data is an error. */
+async function loadReplayPanel(options: ReplayOptions, requested: readonly IsoDate[]): Promise<MarketPanel> {
+  const panel = await loadPipelinePanel(options, requested[0]!, requested.at(-1)!);
   if (panel.dates.at(-1)! < requested[0]!) throw new DataError(`the database ends ${panel.dates.at(-1)}, before the replay starts (${requested[0]})`);
   return panel;
 }
