@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { bookMetrics, type EquityPoint } from '../src/analytics/performance.js';
 import { addDays, weekday } from '../src/core/dates.js';
 import { sharpeAllocations } from '../src/engine/aggregator.js';
-import { compactNumber, escapeHtml, fixed, money, percentTick } from '../src/report/format.js';
+import { fixed } from '../src/artifacts/csv.js';
+import { compactNumber, escapeHtml, money, percentTick } from '../src/report/format.js';
 import { renderReport, type ReportInput } from '../src/report/html-report.js';
 import { MAX_POINTS_PER_LINE, downsampleIndices } from '../src/report/svg-chart.js';
 

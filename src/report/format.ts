@@ -3,6 +3,8 @@
  * toLocaleString), so the page is byte-identical on any machine and locale.
  */
 
+import { fixed } from '../artifacts/csv.js';
+
 const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** Safe in element content and in quoted attribute values. */
@@ -12,12 +14,6 @@ export function escapeHtml(text: string): string {
 
 /** Shown for a metric that is undefined for the data (a null in BookMetrics). */
 export const UNDEFINED_VALUE = '—';
-
-/** toFixed without "-0.0": a value that rounds to zero prints unsigned. */
-export function fixed(value: number, digits: number): string {
-  const text = value.toFixed(digits);
-  return /^-0\.?0*$/.test(text) ? text.slice(1) : text;
-}
 
 export function percent(value: number | null, digits = 1): string {
   return value === null ? UNDEFINED_VALUE : `${fixed(value * 100, digits)}%`;

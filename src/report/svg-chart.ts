@@ -3,7 +3,8 @@
  * labels, no script. Output depends only on the input, so identical runs give identical bytes.
  */
 import { fromEpochDay, toEpochDay, type IsoDate } from '../core/dates.js';
-import { escapeHtml, fixed } from './format.js';
+import { fixed } from '../artifacts/csv.js';
+import { escapeHtml } from './format.js';
 
 export interface ChartSeries {
   readonly label: string;

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../../core/log.js';
 import { replayFingerprint, runReplay } from '../../replay/replay.js';
 import { isoDateArgument, printLines } from '../arguments.js';
 import { withEngine } from '../with-engine.js';
+import { percent, ratio } from '../../report/format.js';
 
 interface ReplayFlags {
   config?: string;
@@ -48,7 +49,9 @@ export function registerReplayCommands(program: Command): void {
       for (const note of outcome.notes) log.warn(note);
       printLines([
         `Replayed ${outcome.sessions} sessions from ${outcome.firstSession} into ${flags.outputDir}/`,
-        ...outcome.metrics.map((m) => `${m.book.padEnd(16)} CAGR ${pct(m.cagr)}  vol ${pct(m.annual_vol)}  Sharpe ${num(m.sharpe)}  max DD ${pct(m.max_drawdown)}`),
+        ...outcome.metrics.map(
+          (m) => `${m.book.padEnd(16)} CAGR ${percent(m.cagr, 2).padStart(7)}  vol ${percent(m.annual_vol, 2).padStart(7)}  Sharpe ${ratio(m.sharpe).padStart(5)}  max DD ${percent(m.max_drawdown, 2).padStart(7)}`,
+        ),
       ]);
     });
 }
@@ -78,12 +81,4 @@ function progressReporter(log: Logger): { update: (done: number, total: number, 
     },
     stop: () => undefined,
   };
-}
-
-function pct(x: number | null): string {
-  return x === null || !Number.isFinite(x) ? '   n/a' : `${(100 * x).toFixed(2)}%`.padStart(7);
-}
-
-function num(x: number | null): string {
-  return x === null || !Number.isFinite(x) ? ' n/a' : x.toFixed(2).padStart(5);
 }
