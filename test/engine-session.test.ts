@@ -6,6 +6,7 @@ import { silentLogger } from '../src/core/log.js';
 import { fixedAllocations, sharpeAllocations } from '../src/engine/aggregator.js';
 import { EventBus, type SignalEvent } from '../src/engine/bus.js';
 import { runSession, type SessionInputs } from '../src/engine/session.js';
+import { SharedStrategyOutputs } from '../src/engine/shared-outputs.js';
 import { defineStrategy, type SleeveTarget } from '../src/engine/strategy.js';
 import type { LoadedStrategy } from '../src/engine/strategy-loader.js';
 import type { RunSnapshot } from '../src/state/store.js';
@@ -214,5 +215,40 @@ describe('allocation schemes', () => {
     expect(() => fixedAllocations(entries, false)).toThrow(/add up to 1\.1, not 1.*normalize: true/);
     expect(fixedAllocations(entries, true).map((a) => a.allocation)).toEqual([0.5 / 1.1, 0.6 / 1.1]);
     expect(() => fixedAllocations([{ id: 'a', allocation: undefined }], false)).toThrow(/missing for: a/);
+  });
+});
+
+describe('outputs shared between books (replay)', () => {
+  function countingStrategy(): { strategy: LoadedStrategy; calls: () => number } {
+    let calls = 0;
+    const base = fixedStrategy('counted', [{ ticker: 'BTC', weight: 1 }], 1);
+    const rebalance: LoadedStrategy['definition']['rebalance'] = (context) => {
+      calls++;
+      return base.definition.rebalance(context);
+    };
+    return { strategy: { ...base, definition: { ...base.definition, rebalance } }, calls: () => calls };
+  }
+
+  it('computes a strategy once for books that hand it the same state, and again for a book whose state differs', async () => {
+    const { strategy, calls } = countingStrategy();
+    const sharedOutputs = new SharedStrategyOutputs();
+    const first = await runSession({ ...inputs([strategy]), sharedOutputs });
+    const second = await runSession({ ...inputs([strategy]), sharedOutputs });
+    expect(calls()).toBe(1);
+    expect(second.sleeves[0]!.weights).toBe(first.sleeves[0]!.weights);
+
+    // A book that kept older state (e.g. it was blocked the day before) must not get the others' answer.
+    const diverged: RunSnapshot = { ...first.snapshot, date: '2025-12-29', strategies: { counted: { ...first.snapshot.strategies.counted!, custom: { calls: 0 }, lastRebalance: '2025-12-29' } } };
+    await runSession({ ...inputs([strategy], diverged), sharedOutputs });
+    expect(calls()).toBe(2);
+  });
+
+  it('computes again on the next session', async () => {
+    const { strategy, calls } = countingStrategy();
+    const sharedOutputs = new SharedStrategyOutputs();
+    await runSession({ ...inputs([strategy]), sharedOutputs });
+    const nextMarket = pointInTime(panelUpTo(DATE), DATE);
+    await runSession({ ...inputs([strategy]), market: nextMarket, sharedOutputs });
+    expect(calls()).toBe(2);
   });
 });

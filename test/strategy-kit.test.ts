@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { XnysCalendar } from '../src/calendar/xnys.js';
@@ -225,6 +226,28 @@ describe('rankLongShort', () => {
     expect(rankLongShort(five, letters(5), legParams({ quantile: 0.7, long_only: true })).targets).toHaveLength(3);
   });
 
+  it('equals ranking the whole universe (score, then ticker) and cutting the legs, ties, zeros and NaN included', () => {
+    const universe = fc.integer({ min: 1, max: 40 }).chain((n) =>
+      fc.record({
+        // Few distinct values so ties cross the leg boundaries; ±0 and NaN among them.
+        scores: fc.array(fc.constantFrom(-2, -1, -0, 0, 0.5, 1, 3, Number.NaN), { minLength: n, maxLength: n }),
+        order: fc.shuffledSubarray(Array.from({ length: n }, (_, i) => `T${String(i).padStart(2, '0')}`), { minLength: n, maxLength: n }),
+        quantile: fc.constantFrom(0.1, 0.2, 0.25, 0.5),
+        longEnd: fc.constantFrom('low' as const, 'high' as const),
+        long_only: fc.boolean(),
+        weighting: fc.constantFrom('equal' as const, 'score' as const),
+      }),
+    );
+    fc.assert(
+      fc.property(universe, ({ scores, order, ...leg }) => {
+        const values = Float64Array.from(scores);
+        const book = rankLongShort(values, order, legParams(leg));
+        expect(book.targets).toEqual(referenceRanking(values, order, legParams(leg)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('does not lose a name to floating point when quantile × N is an integer', () => {
     const hundred = Float64Array.from({ length: 100 }, (_, i) => i);
     const names = Array.from({ length: 100 }, (_, i) => `T${String(i).padStart(3, '0')}`);
@@ -339,3 +362,26 @@ describe.each([
     expect(plugin.paramsSchema.safeParse({ windows: 20 }).success).toBe(false);
   });
 });
+
+/** rankLongShort's contract written the slow way: sort every eligible name, take the legs from the ends. */
+function referenceRanking(scores: Float64Array, tickers: readonly string[], params: LegParams): SleeveTarget[] {
+  const byTicker = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const direction = params.longEnd === 'low' ? 1 : -1;
+  const ranked = [...scores.keys()].filter((i) => Number.isFinite(scores[i]!)).sort((a, b) => direction * (scores[a]! - scores[b]!) || byTicker(tickers[a]!, tickers[b]!));
+  const perLeg = Math.floor(params.quantile * ranked.length + 1e-9);
+  const legs = params.long_only ? 1 : 2;
+  if (perLeg < 1 || ranked.length < legs * perLeg) return [];
+  const median = (scores[ranked[(ranked.length - 1) >> 1]!]! + scores[ranked[ranked.length >> 1]!]!) / 2;
+  const out: SleeveTarget[] = [];
+  const leg = (first: number, budget: number, name: 'long' | 'short') => {
+    const members = ranked.slice(first, first + perLeg);
+    const distance = members.reduce((sum, i) => sum + Math.abs(scores[i]! - median), 0);
+    members.forEach((i, k) => {
+      const weight = params.weighting === 'score' && distance > 0 ? (budget * Math.abs(scores[i]! - median)) / distance : budget / perLeg;
+      out.push({ ticker: tickers[i]!, weight, score: scores[i]!, meta: { [params.factor]: scores[i]!, rank: first + k + 1, leg: name } });
+    });
+  };
+  leg(0, params.gross / legs, 'long');
+  if (!params.long_only) leg(ranked.length - perLeg, -params.gross / legs, 'short');
+  return out.sort((a, b) => byTicker(a.ticker, b.ticker));
+}

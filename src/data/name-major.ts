@@ -20,3 +20,49 @@ export function nameMajor(block: Float64Array, sessions: number, names: number, 
 
 /** 64 names × 8 bytes: each row's slice of a tile is a few cache lines, and the tile's output lines stay in L1. */
 const NAMES_PER_TILE = 64;
+
+/** A window of a panel-wide array in name-major order. */
+export interface NameMajorWindow {
+  /**
+   * Name-major values: name i's window is `values[i × stride + start …+ sessions)`, oldest first.
+   * The array may hold other sessions around the window (a whole panel): read only inside it.
+   */
+  readonly values: Float64Array;
+  readonly stride: number;
+  readonly start: number;
+  readonly sessions: number;
+  readonly names: number;
+}
+
+/**
+ * `block` — a window of whole rows of a panel-wide row-major array, such as `market.returns(T)` —
+ * in name-major order without copying the window: the whole array behind it is transposed once,
+ * on first use, and every later window of it (each session of a replay, each strategy and book)
+ * is an offset into that copy. A block that is not whole rows of its buffer is copied on its own.
+ * The same window gives the same object, so callers can cache what they derive from it by identity.
+ * The array behind `block` must not change once used here (a panel's arrays never do).
+ */
+export function sharedNameMajor(block: Float64Array, sessions: number, names: number): NameMajorWindow {
+  if (block.length !== sessions * names) throw new RangeError(`block has ${block.length} values, expected ${sessions} × ${names}`);
+  const rowBytes = names * Float64Array.BYTES_PER_ELEMENT;
+  const buffer = block.buffer;
+  if (names === 0 || block.byteOffset % rowBytes !== 0 || buffer.byteLength % rowBytes !== 0) {
+    return { values: nameMajor(block, sessions, names), stride: sessions, start: 0, sessions, names };
+  }
+  let whole = transposed.get(buffer);
+  if (whole?.names !== names) {
+    const rows = buffer.byteLength / rowBytes;
+    whole = { names, rows, values: nameMajor(new Float64Array(buffer), rows, names), latest: new Map() };
+    transposed.set(buffer, whole);
+  }
+  const start = block.byteOffset / rowBytes;
+  let window = whole.latest.get(sessions);
+  if (window?.start !== start) {
+    window = { values: whole.values, stride: whole.rows, start, sessions, names };
+    whole.latest.set(sessions, window);
+  }
+  return window;
+}
+
+/** Per buffer: its name-major copy and the latest window of each length handed out. */
+const transposed = new WeakMap<ArrayBufferLike, { names: number; rows: number; values: Float64Array; latest: Map<number, NameMajorWindow> }>();

@@ -20,6 +20,7 @@ import { decideDue, type DueReason } from './scheduler.js';
 import { equalAllocations, fixedAllocations, netSleeves, sharpeAllocations, type SleeveAllocation } from './aggregator.js';
 import type { LoadedStrategy } from './strategy-loader.js';
 import type { SleeveTarget } from './strategy.js';
+import type { SharedStrategyOutputs } from './shared-outputs.js';
 
 export interface SessionInputs {
   readonly date: IsoDate;
@@ -47,6 +48,8 @@ export interface SessionInputs {
   readonly forced: ReadonlySet<string>;
   readonly config: KairosConfig;
   readonly log: Logger;
+  /** Outputs shared with other books run over the same session (replay); each run computes its own without. */
+  readonly sharedOutputs?: SharedStrategyOutputs;
 }
 
 export interface SleeveOutcome {
@@ -221,16 +224,18 @@ async function freshSignal(strategy: LoadedStrategy, state: StrategyState | null
   const { market, date } = inputs;
   const log = inputs.log.child({ strategy: strategy.id });
   try {
-    const output = await strategy.definition.rebalance({
-      strategyId: strategy.id,
-      date,
-      params: strategy.params,
-      market,
-      state: state?.custom ?? null,
-      priorSleeve: signalMap(state?.signal ?? {}),
-      calendar: inputs.calendar,
-      log,
-    });
+    const compute = () =>
+      strategy.definition.rebalance({
+        strategyId: strategy.id,
+        date,
+        params: strategy.params,
+        market,
+        state: state?.custom ?? null,
+        priorSleeve: signalMap(state?.signal ?? {}),
+        calendar: inputs.calendar,
+        log,
+      });
+    const output = await (inputs.sharedOutputs ? inputs.sharedOutputs.output(strategy.id, market, state, compute) : compute());
     const weights = densify(output.targets, market.tickers, strategy.id);
     return {
       topic: `signals.${strategy.id}`,

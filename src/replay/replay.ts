@@ -19,7 +19,7 @@ import { sharpeAllocations } from '../engine/aggregator.js';
 import type { EngineServices } from '../engine/container.js';
 import { runSession } from '../engine/session.js';
 import { loadPipelinePanel, requiredHistory } from '../engine/pipeline-panel.js';
-import type { StrategyOutput } from '../engine/strategy.js';
+import { SharedStrategyOutputs } from '../engine/shared-outputs.js';
 import type { LoadedStrategy } from '../engine/strategy-loader.js';
 import { CsvJournal } from './csv-journal.js';
 import { fillPriceReference, ordersFromTrades, type Fill, type Order } from './fills.js';
@@ -108,7 +108,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
     for (const ticker of tickers) journals.flags.append([date, book, ticker, what]);
   };
   const delistedAfter = lastListedIndex(panel.fields.close, panel.tickers.length, panel.dates.length);
-  const memo = new StrategyMemo();
+  const sharedOutputs = new SharedStrategyOutputs();
   // Carried through checkpoints: a resumed replay reports the days blocked before it was stopped too.
   const blockedDays = new Set<IsoDate>(checkpoint?.blocked ?? []);
   const startIndex = checkpoint?.nextIndex ?? firstIndex;
@@ -137,7 +137,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
             runId: `replay-${date}`,
             market,
             calendar,
-            strategies: book.strategies.map((s) => memo.wrap(s)),
+            strategies: book.strategies,
             prior: book.snapshot,
             holdings: { asOf: date, cash: book.ledger.cash, positions: book.ledger.positions() },
             shares: book.ledger.shares,
@@ -146,6 +146,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
             forced: new Set(),
             config: book.config,
             log,
+            sharedOutputs,
           },
           options.stages,
         );
@@ -302,31 +303,6 @@ function writePositions(journal: CsvJournal, book: Book, closes: Float64Array, d
 
 function tradeRow(f: Fill): (string | number)[] {
   return [f.date, f.book, f.ticker, f.side, f.shares, String(f.reference_price), fixed(f.fill_price, 6), fixed(f.notional, 2), fixed(f.commission, 2), fixed(f.spread_cost, 2), fixed(f.impact_cost, 2), fixed(f.total_cost, 2), f.reason];
-}
-
-/**
- * A strategy's output depends only on the date, the market and its own state — identical in every
- * book that holds it — so each (strategy, date) is computed once and shared by the books.
- */
-class StrategyMemo {
-  private date: IsoDate | null = null;
-  private outputs = new Map<string, Promise<StrategyOutput>>();
-
-  wrap(strategy: LoadedStrategy): LoadedStrategy {
-    const rebalance: LoadedStrategy['definition']['rebalance'] = (context) => {
-      if (context.date !== this.date) {
-        this.date = context.date;
-        this.outputs = new Map();
-      }
-      let output = this.outputs.get(strategy.id);
-      if (!output) {
-        output = Promise.resolve().then(() => strategy.definition.rebalance(context));
-        this.outputs.set(strategy.id, output);
-      }
-      return output;
-    };
-    return { ...strategy, definition: { ...strategy.definition, rebalance } };
-  }
 }
 
 const checkpointSchema = z.object({

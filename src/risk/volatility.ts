@@ -1,5 +1,5 @@
 import { DataError } from '../core/errors.js';
-import { nameMajor } from '../data/name-major.js';
+import { sharedNameMajor, type NameMajorWindow } from '../data/name-major.js';
 import type { PointInTimeMarket } from '../data/panel.js';
 
 export const TRADING_DAYS_PER_YEAR = 252;
@@ -31,74 +31,111 @@ export function bookReturnProfile(returns: Float64Array, sessions: number, weigh
   if (returns.length !== sessions * n) throw new RangeError(`returns hold ${returns.length} values, expected ${sessions}×${n}`);
   if (sessions < 2) throw new RangeError(`need at least 2 sessions of returns, got ${sessions}`);
   const held = heldIndices(weights);
-  const { sumSquares, observed, centred } = windowStats(returns, sessions, n);
+  const stats = windowStats(sharedNameMajor(returns, sessions, n), held);
   let thinHistoryNames = 0;
   let ownVarianceTerm = 0;
   for (let k = 0; k < held.length; k++) {
     const i = held[k]!;
-    if (observed[i]! < THIN_HISTORY_SHARE * sessions) thinHistoryNames++;
-    ownVarianceTerm += (weights[i]! * weights[i]! * sumSquares[i]!) / (sessions - 1);
+    if (stats.observed[i]! < THIN_HISTORY_SHARE * sessions) thinHistoryNames++;
+    ownVarianceTerm += (weights[i]! * weights[i]! * stats.sumSquares[i]!) / (sessions - 1);
   }
-  // Name by name over contiguous columns; each p_t still adds its terms in held-name order, so
-  // the sums are exactly those of a row-by-row pass. A missing return is stored as 0, and adding
-  // w·0 leaves p_t unchanged (p_t starts at +0 and a sum never turns into −0).
-  const demeanedReturns = new Float64Array(sessions);
-  for (let k = 0; k < held.length; k++) {
-    const i = held[k]!;
-    const w = weights[i]!;
-    const column = i * sessions;
-    for (let t = 0; t < sessions; t++) demeanedReturns[t] = demeanedReturns[t]! + w * centred[column + t]!;
+  return { demeanedReturns: bookSeries(stats.centred, sessions, weights, held), ownVarianceTerm, thinHistoryNames };
+}
+
+/**
+ * p_t = Σ_k w_k·x_tk over the held names, each p_t adding its terms in held-name order (exactly a
+ * row-by-row pass), read name by name over contiguous series, four names per sweep so p is loaded
+ * and stored a quarter as often. A missing return is stored as 0, and adding w·0 leaves p_t
+ * unchanged (p_t starts at +0 and a sum never turns into −0).
+ */
+function bookSeries(centred: Float64Array, sessions: number, weights: Float64Array, held: Int32Array): Float64Array {
+  const p = new Float64Array(sessions);
+  let k = 0;
+  for (; k + 3 < held.length; k += 4) {
+    const a = held[k]! * sessions;
+    const b = held[k + 1]! * sessions;
+    const c = held[k + 2]! * sessions;
+    const d = held[k + 3]! * sessions;
+    const wa = weights[held[k]!]!;
+    const wb = weights[held[k + 1]!]!;
+    const wc = weights[held[k + 2]!]!;
+    const wd = weights[held[k + 3]!]!;
+    for (let t = 0; t < sessions; t++) {
+      let sum = p[t]!;
+      sum += wa * centred[a + t]!;
+      sum += wb * centred[b + t]!;
+      sum += wc * centred[c + t]!;
+      sum += wd * centred[d + t]!;
+      p[t] = sum;
+    }
   }
-  return { demeanedReturns, ownVarianceTerm, thinHistoryNames };
+  for (; k < held.length; k++) {
+    const column = held[k]! * sessions;
+    const w = weights[held[k]!]!;
+    for (let t = 0; t < sessions; t++) p[t] = p[t]! + w * centred[column + t]!;
+  }
+  return p;
 }
 
 /** Per name over the window: Σ(r − mean)² of the observed returns, how many were observed, and the centred returns. */
 interface WindowStats {
+  readonly window: NameMajorWindow;
   readonly sumSquares: Float64Array;
   readonly observed: Int32Array;
-  /** r − mean, name-major (name i's window at i·sessions, oldest first); 0 where the return is missing. */
+  /** r − mean, name i's window at i·sessions, oldest first; 0 where the return is missing. */
   readonly centred: Float64Array;
+  /** 1 where the name's entries are filled in. */
+  readonly ready: Uint8Array;
 }
 
 /**
  * The per-name statistics do not depend on the book, and replay sizes several books against the
- * same session's window: compute them once per window (keyed by its place in the panel's returns).
- * The next window of the same shape reuses the arrays instead of allocating megabytes per session.
+ * same session's window: they are kept for the latest window and filled in for each name the
+ * first time a book holds it, so names no book holds cost nothing. The next window reuses the
+ * arrays instead of allocating megabytes per session.
  */
-const windowStatsCache = new WeakMap<ArrayBufferLike, { key: string; stats: WindowStats }>();
+let latestStats: WindowStats | null = null;
 
-function windowStats(returns: Float64Array, sessions: number, n: number): WindowStats {
-  const key = `${returns.byteOffset}:${returns.length}:${sessions}`;
-  const cached = windowStatsCache.get(returns.buffer);
-  if (cached?.key === key) return cached.stats;
-  const reusable = cached !== undefined && cached.stats.observed.length === n;
-  const sumSquares = reusable ? cached.stats.sumSquares : new Float64Array(n);
-  const observed = reusable ? cached.stats.observed : new Int32Array(n);
-  // Centred in place below.
-  const centred = nameMajor(returns, sessions, n, reusable ? cached.stats.centred : undefined);
-  for (let i = 0; i < n; i++) {
-    const column = i * sessions;
+function windowStats(window: NameMajorWindow, held: Int32Array): WindowStats {
+  const { values, stride, start, sessions, names } = window;
+  let stats = latestStats;
+  if (stats?.window !== window) {
+    const reusable = stats !== null && stats.observed.length === names && stats.centred.length === sessions * names;
+    stats = {
+      window,
+      sumSquares: reusable ? stats!.sumSquares : new Float64Array(names),
+      observed: reusable ? stats!.observed : new Int32Array(names),
+      centred: reusable ? stats!.centred : new Float64Array(sessions * names),
+      ready: reusable ? stats!.ready.fill(0) : new Uint8Array(names),
+    };
+    latestStats = stats;
+  }
+  const { sumSquares, observed, centred, ready } = stats;
+  for (let k = 0; k < held.length; k++) {
+    const i = held[k]!;
+    if (ready[i] === 1) continue;
+    const first = i * stride + start;
     let sum = 0;
     let count = 0;
     for (let t = 0; t < sessions; t++) {
-      const r = centred[column + t]!;
+      const r = values[first + t]!;
       if (Number.isNaN(r)) continue;
       sum += r;
       count++;
     }
     const mean = count > 0 ? sum / count : 0;
     let squares = 0;
+    const column = i * sessions;
     for (let t = 0; t < sessions; t++) {
-      const r = centred[column + t]!;
+      const r = values[first + t]!;
       const x = Number.isNaN(r) ? 0 : r - mean;
       squares += x * x;
       centred[column + t] = x;
     }
     sumSquares[i] = squares;
     observed[i] = count;
+    ready[i] = 1;
   }
-  const stats = { sumSquares, observed, centred };
-  windowStatsCache.set(returns.buffer, { key, stats });
   return stats;
 }
 

@@ -31,45 +31,92 @@ const QUANTILE_SLACK = 1e-9;
  * sits on the median. Long leg sums to gross/2 and short leg to −gross/2; long-only puts gross long.
  */
 export function rankLongShort(scores: Float64Array, tickers: readonly string[], params: LegParams): LongShortBook {
-  const ranked = rankedIndices(scores, tickers, params.longEnd);
-  const eligible = ranked.length;
+  const ordered = finiteScoresAscending(scores);
+  const eligible = ordered.length;
   const namesPerLeg = Math.floor(params.quantile * eligible + QUANTILE_SLACK);
   const legs = params.long_only ? 1 : 2;
   if (namesPerLeg < 1 || eligible < legs * namesPerLeg) return { targets: [], eligible, namesPerLeg };
 
   const legBudget = params.gross / legs;
-  const median = medianOfRanked(scores, ranked);
-  const targets: SleeveTarget[] = [];
-  const addLeg = (firstRank: number, budget: number, leg: 'long' | 'short'): void => {
-    const members = ranked.slice(firstRank, firstRank + namesPerLeg);
+  // The median of the eligible scores, whichever end ranks first (its two middle values swap).
+  const median = (ordered[(eligible - 1) >> 1]! + ordered[eligible >> 1]!) / 2;
+  const rankOrder = byRank(scores, tickers, params.longEnd);
+  // Rank and weight per name (rank 0: not in a leg); the targets then come out in ticker order.
+  const rankOf = new Int32Array(scores.length);
+  const weightOf = new Float64Array(scores.length);
+  const addLeg = (firstRank: number, budget: number, side: 'first' | 'last'): void => {
+    const members = legMembers(scores, tickers, ordered, params.longEnd, side, namesPerLeg).sort(rankOrder);
     const weights = legWeights(members, budget, scores, median, params.weighting);
     members.forEach((index, k) => {
-      const score = scores[index]!;
-      targets.push({ ticker: tickers[index]!, weight: weights[k]!, score, meta: { [params.factor]: score, rank: firstRank + k + 1, leg } });
+      rankOf[index] = firstRank + k + 1;
+      weightOf[index] = weights[k]!;
     });
   };
-  addLeg(0, legBudget, 'long');
-  if (!params.long_only) addLeg(eligible - namesPerLeg, -legBudget, 'short');
-  targets.sort((a, b) => compareStrings(a.ticker, b.ticker));
+  addLeg(0, legBudget, 'first');
+  if (!params.long_only) addLeg(eligible - namesPerLeg, -legBudget, 'last');
+  const targets: SleeveTarget[] = [];
+  for (const index of inTickerOrder(tickers)) {
+    const rank = rankOf[index]!;
+    if (rank === 0) continue;
+    const score = scores[index]!;
+    targets.push({ ticker: tickers[index]!, weight: weightOf[index]!, score, meta: { [params.factor]: score, rank, leg: rank <= namesPerLeg ? 'long' : 'short' } });
+  }
   return { targets, eligible, namesPerLeg };
 }
 
-function rankedIndices(scores: Float64Array, tickers: readonly string[], longEnd: LongEnd): number[] {
-  const ranked: number[] = [];
-  for (let i = 0; i < scores.length; i++) if (Number.isFinite(scores[i]!)) ranked.push(i);
+/** Indices of `tickers` in ticker order: the identity for a market's (sorted) tickers, checked once per array. */
+function inTickerOrder(tickers: readonly string[]): ArrayLike<number> & Iterable<number> {
+  let order = tickerOrders.get(tickers);
+  if (!order) {
+    order = Int32Array.from(tickers.keys()).sort((a, b) => compareStrings(tickers[a]!, tickers[b]!) || a - b);
+    tickerOrders.set(tickers, order);
+  }
+  return order;
+}
+
+const tickerOrders = new WeakMap<readonly string[], Int32Array>();
+
+/** The finite scores, ascending (a native numeric sort: no comparator call per pair). */
+function finiteScoresAscending(scores: Float64Array): Float64Array {
+  let count = 0;
+  for (let i = 0; i < scores.length; i++) if (Number.isFinite(scores[i]!)) count++;
+  const ordered = new Float64Array(count);
+  for (let i = 0, k = 0; i < scores.length; i++) if (Number.isFinite(scores[i]!)) ordered[k++] = scores[i]!;
+  return ordered.sort();
+}
+
+/** Rank order: most wanted long first, ties broken by ticker ascending. */
+function byRank(scores: Float64Array, tickers: readonly string[], longEnd: LongEnd): (a: number, b: number) => number {
   const direction = longEnd === 'low' ? 1 : -1;
-  return ranked.sort((a, b) => direction * (scores[a]! - scores[b]!) || compareStrings(tickers[a]!, tickers[b]!));
+  return (a, b) => direction * (scores[a]! - scores[b]!) || compareStrings(tickers[a]!, tickers[b]!);
+}
+
+/**
+ * The `count` names at the first or last ranks, without ranking the whole universe: every name
+ * strictly beyond the boundary score, then as many of the names tied at it as the ranks leave,
+ * taken in the rank order's tie-break (ticker ascending from the front, so the highest tickers
+ * from the back). Unordered; the caller sorts the few it gets.
+ */
+function legMembers(scores: Float64Array, tickers: readonly string[], ordered: Float64Array, longEnd: LongEnd, side: 'first' | 'last', count: number): number[] {
+  // Rank order runs along `ordered` for a low long end and against it for a high one.
+  const fromLow = (longEnd === 'low') === (side === 'first');
+  const boundary = fromLow ? ordered[count - 1]! : ordered[ordered.length - count]!;
+  const members: number[] = [];
+  const tied: number[] = [];
+  for (let i = 0; i < scores.length; i++) {
+    const score = scores[i]!;
+    if (!Number.isFinite(score)) continue;
+    if (score === boundary) tied.push(i);
+    else if (fromLow ? score < boundary : score > boundary) members.push(i);
+  }
+  tied.sort((a, b) => compareStrings(tickers[a]!, tickers[b]!));
+  const wanted = count - members.length;
+  members.push(...(side === 'first' ? tied.slice(0, wanted) : tied.slice(tied.length - wanted)));
+  return members;
 }
 
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** `ranked` is in score order (either direction), so the median sits in its middle. */
-function medianOfRanked(scores: Float64Array, ranked: readonly number[]): number {
-  const lower = scores[ranked[(ranked.length - 1) >> 1]!]!;
-  const upper = scores[ranked[ranked.length >> 1]!]!;
-  return (lower + upper) / 2;
 }
 
 function legWeights(members: readonly number[], budget: number, scores: Float64Array, median: number, weighting: FactorParams['weighting']): Float64Array {

@@ -1,5 +1,5 @@
 import { DataError } from '../core/errors.js';
-import { nameMajor } from '../data/name-major.js';
+import { sharedNameMajor } from '../data/name-major.js';
 import type { PointInTimeMarket } from '../data/panel.js';
 
 /** Trailing daily returns ending at D: `sessions × names`, row-major, row 0 oldest, NaN where missing. */
@@ -37,19 +37,18 @@ export interface ColumnMoments {
 
 /**
  * Two passes per name (mean first, then centred powers): summing raw powers in one pass loses
- * the fourth moment of returns ~1e-2 to cancellation. The window is copied name-major first, so
- * each name's passes read contiguous memory and keep their sums in registers.
+ * the fourth moment of returns ~1e-2 to cancellation. The passes read the window's shared
+ * name-major copy (`sharedNameMajor`), so each name's series is contiguous memory.
  */
 export function columnMoments(window: ReturnsWindow): ColumnMoments {
   const { sessions, names } = window;
-  const series = nameMajor(window.returns, sessions, names, scratch);
-  scratch = series;
+  const { values: series, stride, start } = sharedNameMajor(window.returns, sessions, names);
   const observations = new Int32Array(names);
   const means = new Float64Array(names);
   const sumSquares = new Float64Array(names);
   const sumFourthPowers = new Float64Array(names);
   for (let i = 0; i < names; i++) {
-    const first = i * sessions;
+    const first = i * stride + start;
     const end = first + sessions;
     let count = 0;
     let sum = 0;
@@ -77,9 +76,6 @@ export function columnMoments(window: ReturnsWindow): ColumnMoments {
   }
   return { observations, means, sumSquares, sumFourthPowers };
 }
-
-/** The name-major copy, reused from call to call (replay computes moments every session). */
-let scratch: Float64Array | undefined;
 
 /**
  * A constant series must read as flat: the rounded mean of n equal returns c is off by up to

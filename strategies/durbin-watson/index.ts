@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sharedNameMajor } from '../../src/data/name-major.js';
 import type { PointInTimeMarket } from '../../src/data/panel.js';
 import { defineStrategy, type StrategyOutput } from '../../src/engine/strategy.js';
 import { factorParamsSchema, factorWarmupSessions, rebalanceFactor, type ColumnMoments, type ReturnsWindow } from '../../src/strategy-kit/index.js';
@@ -19,14 +20,16 @@ export type DurbinWatsonParams = z.output<typeof durbinWatsonParamsSchema>;
  * name with a missing day stays comparable with a complete one. NaN with no pair or a flat series.
  */
 export function durbinWatson(window: ReturnsWindow, moments: ColumnMoments): Float64Array {
-  const { returns, sessions, names } = window;
-  const end = sessions * names;
+  const { sessions, names } = window;
+  const { values: series, stride, start } = sharedNameMajor(window.returns, sessions, names);
   const statistic = new Float64Array(names);
   for (let i = 0; i < names; i++) {
     let squaredChanges = 0;
     let adjacentPairs = 0;
-    for (let cell = i + names; cell < end; cell += names) {
-      const change = returns[cell]! - returns[cell - names]!;
+    const first = i * stride + start;
+    const end = first + sessions;
+    for (let cell = first + 1; cell < end; cell++) {
+      const change = series[cell]! - series[cell - 1]!;
       if (!Number.isFinite(change)) continue;
       squaredChanges += change * change;
       adjacentPairs++;
