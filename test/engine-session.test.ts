@@ -237,10 +237,16 @@ describe('outputs shared between books (replay)', () => {
     expect(calls()).toBe(1);
     expect(second.sleeves[0]!.weights).toBe(first.sleeves[0]!.weights);
 
+    // Equal state in other objects (e.g. a book restored from a checkpoint) is the same input.
+    const restored = structuredClone(first.snapshot);
+    await runSession({ ...inputs([strategy], first.snapshot), sharedOutputs });
+    await runSession({ ...inputs([strategy], restored), sharedOutputs });
+    expect(calls()).toBe(2);
+
     // A book that kept older state (e.g. it was blocked the day before) must not get the others' answer.
     const diverged: RunSnapshot = { ...first.snapshot, date: '2025-12-29', strategies: { counted: { ...first.snapshot.strategies.counted!, custom: { calls: 0 }, lastRebalance: '2025-12-29' } } };
     await runSession({ ...inputs([strategy], diverged), sharedOutputs });
-    expect(calls()).toBe(2);
+    expect(calls()).toBe(3);
   });
 
   it('computes again on the next session', async () => {

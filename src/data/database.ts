@@ -31,6 +31,8 @@ export interface OpenOptions {
  * conversions (dates as IsoDate strings, BIGINT as number) are decided once.
  */
 export class KairosDatabase {
+  private closed = false;
+
   private constructor(
     readonly path: string,
     readonly readOnly: boolean,
@@ -54,7 +56,10 @@ export class KairosDatabase {
     return new KairosDatabase(path, readOnly, instance, await instance.connect());
   }
 
+  /** Idempotent: a command may let go of the database early (replay, once its panel is loaded). */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.connection.closeSync();
     this.instance.closeSync();
   }

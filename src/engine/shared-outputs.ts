@@ -1,4 +1,4 @@
-import type { JsonValue } from '../core/json.js';
+import { jsonEqual, type JsonValue } from '../core/json.js';
 import type { PointInTimeMarket } from '../data/panel.js';
 import type { StrategyState } from '../state/store.js';
 import type { StrategyOutput } from './strategy.js';
@@ -7,13 +7,14 @@ import type { StrategyOutput } from './strategy.js';
  * Strategy outputs shared between books run over the same sessions (replay's combined and solo
  * books). A strategy sees the session's market, its params and what its book hands it — its own
  * state and prior sleeve — so two books may share one computation only when they hand it the
- * same state. The pipeline keeps a sleeve's records the same objects from book to book (see
- * sleeve-vectors.ts), so identity is the test: a book whose state diverged (the combined book on
- * a day a CRITICAL alert blocked it) gets its own computation instead of another book's answer.
+ * same state: its custom state and prior sleeve equal in value. The pipeline mostly keeps them the
+ * same objects from book to book (see sleeve-vectors.ts), which settles the comparison at once;
+ * a book whose state really diverged (the combined book on a day a CRITICAL alert blocked it)
+ * gets its own computation instead of another book's answer.
  */
 export class SharedStrategyOutputs {
   private market: PointInTimeMarket | null = null;
-  private entries: { strategyId: string; custom: JsonValue | null; signal: object | null; output: Promise<StrategyOutput> }[] = [];
+  private entries: { strategyId: string; custom: JsonValue; signal: Readonly<Record<string, number>>; output: Promise<StrategyOutput> }[] = [];
 
   output(strategyId: string, market: PointInTimeMarket, state: StrategyState | null, compute: () => StrategyOutput | Promise<StrategyOutput>): Promise<StrategyOutput> {
     if (market !== this.market) {
@@ -21,11 +22,13 @@ export class SharedStrategyOutputs {
       this.entries = [];
     }
     const custom = state?.custom ?? null;
-    const signal = state?.signal ?? null;
-    const shared = this.entries.find((e) => e.strategyId === strategyId && e.custom === custom && e.signal === signal);
+    const signal = state?.signal ?? NO_SIGNAL;
+    const shared = this.entries.find((e) => e.strategyId === strategyId && jsonEqual(e.custom, custom) && jsonEqual(e.signal, signal));
     if (shared) return shared.output;
     const output = Promise.resolve().then(compute);
     this.entries.push({ strategyId, custom, signal, output });
     return output;
   }
 }
+
+const NO_SIGNAL: Readonly<Record<string, number>> = {};

@@ -74,6 +74,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
   if (requested.length === 0) throw new UsageError(`no XNYS sessions between ${options.from} and ${options.to}`);
   const warmup = requiredHistory(options);
   const panel = await loadReplayPanel(options, requested);
+  // Everything the replay reads is in the panel now; DuckDB keeps ~0.5 GB of buffers until closed.
+  options.db.close();
   const firstIndex = firstReplayableIndex(panel, requested[0]!, warmup);
   const lastIndex = panel.dateIndex(requested.at(-1)!) >= 0 ? panel.dateIndex(requested.at(-1)!) : panel.dates.length - 1;
   if (firstIndex > lastIndex) {
