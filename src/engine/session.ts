@@ -231,7 +231,10 @@ async function freshSignal(strategy: LoadedStrategy, state: StrategyState | null
         params: strategy.params,
         market,
         state: state?.custom ?? null,
-        priorSleeve: signalMap(state?.signal ?? {}),
+        // Built on first read: most strategies never look, and a sleeve of a thousand names is a Map of a thousand entries.
+        get priorSleeve() {
+          return signalMap(state?.signal ?? {});
+        },
         calendar: inputs.calendar,
         log,
       });
