@@ -120,7 +120,7 @@ function scripted(id: string, schedule: ScheduleRule, allocation: number, calls:
       return { targets: pick(context.date), state: { rebalances: previous + 1, last: context.date } };
     },
   });
-  return { id, module: id, definition: definition as LoadedStrategy['definition'], params: {}, schedule, allocation, onError: 'critical' };
+  return { id, module: id, source: id, definition: definition as LoadedStrategy['definition'], params: {}, schedule, allocation, onError: 'critical' };
 }
 
 function signalOf(targets: readonly SleeveTarget[]): Record<string, number> {

@@ -21,6 +21,7 @@ function fixedStrategy(id: string, targets: readonly SleeveTarget[] | Error, all
   return {
     id,
     module: id,
+    source: id,
     definition: defineStrategy({
       name: id,
       description: 'fixed test sleeve',

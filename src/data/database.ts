@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { collectGarbage } from '../core/gc.js';
 import {
   DuckDBDataChunk,
   DuckDBDateValue,
@@ -30,6 +31,9 @@ export interface OpenOptions {
  * One DuckDB file with one connection: the only place Kairos touches the DuckDB client, so the
  * conversions (dates as IsoDate strings, BIGINT as number) are decided once.
  */
+/** Scans of at least this many rows release their chunks' native memory at once (see `collectGarbage`). */
+const LARGE_SCAN_ROWS = 500_000;
+
 export class KairosDatabase {
   private closed = false;
 
@@ -91,13 +95,17 @@ export class KairosDatabase {
    */
   async scanChunks(sql: string, params: readonly SqlParam[], visit: (columns: readonly DuckDBVector[], rowCount: number) => void): Promise<void> {
     const result = await this.connection.run(sql, bind(params));
+    let rows = 0;
     for (;;) {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
       const columns: DuckDBVector[] = [];
       for (let c = 0; c < chunk.columnCount; c++) columns.push(chunk.getColumnVector(c));
       visit(columns, chunk.rowCount);
+      rows += chunk.rowCount;
     }
+    // A replay's panel scan leaves ~0.3 GB of dead chunks that V8 does not know to collect.
+    if (rows >= LARGE_SCAN_ROWS) collectGarbage();
   }
 
   /**

@@ -49,12 +49,7 @@ export function sharedNameMajor(block: Float64Array, sessions: number, names: nu
   if (names === 0 || block.byteOffset % rowBytes !== 0 || buffer.byteLength % rowBytes !== 0) {
     return { values: nameMajor(block, sessions, names), stride: sessions, start: 0, sessions, names };
   }
-  let whole = transposed.get(buffer);
-  if (whole?.names !== names) {
-    const rows = buffer.byteLength / rowBytes;
-    whole = { names, rows, values: nameMajor(new Float64Array(buffer), rows, names), latest: new Map() };
-    transposed.set(buffer, whole);
-  }
+  const whole = transposedWhole(buffer, names);
   const start = block.byteOffset / rowBytes;
   let window = whole.latest.get(sessions);
   if (window?.start !== start) {
@@ -64,5 +59,39 @@ export function sharedNameMajor(block: Float64Array, sessions: number, names: nu
   return window;
 }
 
+function transposedWhole(buffer: ArrayBufferLike, names: number): TransposedBuffer {
+  let whole = transposed.get(buffer);
+  if (whole?.names !== names) {
+    const rows = buffer.byteLength / (names * Float64Array.BYTES_PER_ELEMENT);
+    const source = new Float64Array(buffer);
+    const into = buffer instanceof SharedArrayBuffer ? new Float64Array(new SharedArrayBuffer(buffer.byteLength)) : undefined;
+    whole = { names, rows, values: nameMajor(source, rows, names, into), latest: new Map() };
+    transposed.set(buffer, whole);
+  }
+  return whole;
+}
+
+/**
+ * The name-major copy of the whole row-major array `values` (`names` wide) that `sharedNameMajor`
+ * reads its windows from; in shared memory when `values` is, so another thread can adopt it.
+ */
+export function nameMajorOfWhole(values: Float64Array, names: number): Float64Array {
+  return transposedWhole(values.buffer, names).values;
+}
+
+/** Uses `transposedValues` — `nameMajorOfWhole(values, names)` computed by another thread — for `values`. */
+export function adoptNameMajor(values: Float64Array, names: number, transposedValues: Float64Array): void {
+  if (transposedValues.length !== values.buffer.byteLength / Float64Array.BYTES_PER_ELEMENT) throw new RangeError('transposed copy does not match the array');
+  transposed.set(values.buffer, { names, rows: transposedValues.length / names, values: transposedValues, latest: new Map() });
+}
+
+interface TransposedBuffer {
+  readonly names: number;
+  readonly rows: number;
+  readonly values: Float64Array;
+  /** The latest window of each length handed out. */
+  readonly latest: Map<number, NameMajorWindow>;
+}
+
 /** Per buffer: its name-major copy and the latest window of each length handed out. */
-const transposed = new WeakMap<ArrayBufferLike, { names: number; rows: number; values: Float64Array; latest: Map<number, NameMajorWindow> }>();
+const transposed = new WeakMap<ArrayBufferLike, TransposedBuffer>();

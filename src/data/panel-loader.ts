@@ -101,7 +101,8 @@ async function loadTable(
 ): Promise<Float64Array[]> {
   const { tickers, dates } = layout;
   const cells = tickers.length * dates.length;
-  const arrays = columns.map(() => new Float64Array(cells).fill(Number.NaN));
+  // Shared memory: replay's strategy worker reads the same panel without a copy.
+  const arrays = columns.map(() => new Float64Array(new SharedArrayBuffer(cells * Float64Array.BYTES_PER_ELEMENT)).fill(Number.NaN));
   const checks = columns.map((column) => CHECKS[column]);
   const seen = new Uint8Array(cells);
   let duplicateCell = -1;

@@ -5,21 +5,29 @@ import { PANEL_FIELDS, type MarketPanel, type PanelField, type PointInTimeMarket
 /**
  * Daily simple close-to-close returns for a whole panel, same layout as its fields (row 0 is NaN:
  * it has no previous close). Built once per panel on first use, so every view's `returns(length)`
- * is a zero-copy window into it rather than a fresh allocation per day of a replay.
+ * is a zero-copy window into it rather than a fresh allocation per day of a replay. In shared
+ * memory when the panel's closes are, so another thread over the same panel can adopt it.
  */
 const panelReturns = new WeakMap<MarketPanel, Float64Array>();
 
-function returnsOf(panel: MarketPanel): Float64Array {
+export function returnsOf(panel: MarketPanel): Float64Array {
   let returns = panelReturns.get(panel);
   if (returns === undefined) {
     const close = panel.fields.close;
     const width = panel.tickers.length;
-    returns = new Float64Array(close.length).fill(Number.NaN);
+    const bytes = close.length * Float64Array.BYTES_PER_ELEMENT;
+    returns = new Float64Array(close.buffer instanceof SharedArrayBuffer ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes)).fill(Number.NaN);
     // NaN closes propagate to NaN returns, which is the panel's "missing".
     for (let cell = width; cell < close.length; cell++) returns[cell] = close[cell]! / close[cell - width]! - 1;
     panelReturns.set(panel, returns);
   }
   return returns;
+}
+
+/** Uses `returns` — `returnsOf` of the same panel data, computed by another thread — for `panel`. */
+export function adoptReturns(panel: MarketPanel, returns: Float64Array): void {
+  if (returns.length !== panel.fields.close.length) throw new RangeError(`returns hold ${returns.length} cells, the panel ${panel.fields.close.length}`);
+  panelReturns.set(panel, returns);
 }
 
 /**

@@ -16,10 +16,10 @@ import { denseSignal, signalMap, signalRecord } from './sleeve-vectors.js';
 import { sharesVector } from '../trading/holdings.js';
 import { DataError } from '../core/errors.js';
 import { EventBus, type SignalEvent } from './bus.js';
-import { decideDue, type DueReason } from './scheduler.js';
+import { decideDue, type DueDecision, type DueReason } from './scheduler.js';
 import { equalAllocations, fixedAllocations, netSleeves, sharpeAllocations, type SleeveAllocation } from './aggregator.js';
 import type { LoadedStrategy } from './strategy-loader.js';
-import type { SleeveTarget } from './strategy.js';
+import type { SleeveTarget, StrategyContext } from './strategy.js';
 import type { SharedStrategyOutputs } from './shared-outputs.js';
 
 export interface SessionInputs {
@@ -50,6 +50,7 @@ export interface SessionInputs {
   readonly log: Logger;
   /** Outputs shared with other books run over the same session (replay); each run computes its own without. */
   readonly sharedOutputs?: SharedStrategyOutputs;
+
 }
 
 export interface SleeveOutcome {
@@ -100,12 +101,9 @@ export async function runSession(inputs: SessionInputs, stages: PipelineStages =
   const collected = firstValueFrom(bus.topic('signals').pipe(take(strategies.length), toArray()));
   const dueInfo = new Map<string, { reason: DueReason; nextRebalance: IsoDate; lastRebalance: IsoDate | null; custom: JsonValue }>();
   for (const strategy of strategies) {
-    const state = inputs.prior?.strategies[strategy.id] ?? null;
-    const decision = decideDue(strategy.schedule, inputs.calendar, date, state, inputs.forced.has(strategy.id));
-    const event = decision.due ? await freshSignal(strategy, state, inputs) : heldSignal(strategy.id, state, market, inputs.log);
-    const lastRebalance = event.status === 'rebalanced' ? date : (state?.lastRebalance ?? null);
-    dueInfo.set(strategy.id, { reason: decision.reason, nextRebalance: decision.nextRebalance, lastRebalance, custom: event.status === 'rebalanced' ? (event.strategyState ?? null) : (state?.custom ?? null) });
-    bus.publish(event);
+    const step = await stepStrategy(strategy, inputs.prior?.strategies[strategy.id] ?? null, inputs);
+    dueInfo.set(strategy.id, { reason: step.decision.reason, nextRebalance: step.decision.nextRebalance, lastRebalance: step.lastRebalance, custom: step.custom });
+    bus.publish(step.event);
   }
   const events = await collected;
 
@@ -132,6 +130,7 @@ export async function runSession(inputs: SessionInputs, stages: PipelineStages =
       message: `strategy ${s.strategyId} failed and its previous signal is held: ${s.error}`,
     }));
 
+  const strategyStates = nextStrategyStates(sleeves, dueInfo, sleeveReturns, market.tickers);
   const net = netSleeves(sleeves, sleeves.map((s) => s.allocation), size);
   const prices = inputs.prices ?? market.field('close');
   const currentShares = inputs.shares ?? heldShares(inputs.holdings, market.tickers);
@@ -152,7 +151,7 @@ export async function runSession(inputs: SessionInputs, stages: PipelineStages =
       })
     : [];
   const targetShares = sharesAfterTrades(currentShares, trades, market.tickers);
-  const snapshot = nextSnapshot(inputs, sleeves, dueInfo, sleeveReturns, targetShares, prices);
+  const snapshot = nextSnapshot(inputs, strategyStates, targetShares, prices);
   return { date, tickers: market.tickers, sleeves, net, priorWeights, hasPrior, risk, prices, currentShares, targetShares, trades, portfolioValue: inputs.portfolioValue, alerts, snapshot };
 }
 
@@ -220,24 +219,33 @@ function updatedSleeveReturns(inputs: SessionInputs): Map<string, readonly numbe
   return out;
 }
 
-async function freshSignal(strategy: LoadedStrategy, state: StrategyState | null, inputs: SessionInputs): Promise<SignalEvent> {
+/** What one strategy contributes to a session, and what it leaves for the next. */
+export interface StrategyStep {
+  readonly event: SignalEvent;
+  readonly decision: DueDecision;
+  readonly lastRebalance: IsoDate | null;
+  readonly custom: JsonValue;
+}
+
+export type StepInputs = Pick<SessionInputs, 'date' | 'market' | 'calendar' | 'log' | 'forced' | 'sharedOutputs'>;
+
+/**
+ * One strategy through one session: due (scheduled, first run or forced) → a fresh signal, else
+ * its held one. The step of `runSession` for each strategy, and all that replay's strategy worker
+ * runs to follow a strategy's own chain of states ahead of the books.
+ */
+export async function stepStrategy(strategy: LoadedStrategy, state: StrategyState | null, inputs: StepInputs): Promise<StrategyStep> {
+  const decision = decideDue(strategy.schedule, inputs.calendar, inputs.date, state, inputs.forced.has(strategy.id));
+  const event = decision.due ? await freshSignal(strategy, state, inputs) : heldSignal(strategy.id, state, inputs.market, inputs.log);
+  const rebalanced = event.status === 'rebalanced';
+  return { event, decision, lastRebalance: rebalanced ? inputs.date : (state?.lastRebalance ?? null), custom: rebalanced ? (event.strategyState ?? null) : (state?.custom ?? null) };
+}
+
+async function freshSignal(strategy: LoadedStrategy, state: StrategyState | null, inputs: StepInputs): Promise<SignalEvent> {
   const { market, date } = inputs;
   const log = inputs.log.child({ strategy: strategy.id });
   try {
-    const compute = () =>
-      strategy.definition.rebalance({
-        strategyId: strategy.id,
-        date,
-        params: strategy.params,
-        market,
-        state: state?.custom ?? null,
-        // Built on first read: most strategies never look, and a sleeve of a thousand names is a Map of a thousand entries.
-        get priorSleeve() {
-          return signalMap(state?.signal ?? {});
-        },
-        calendar: inputs.calendar,
-        log,
-      });
+    const compute = () => strategy.definition.rebalance(strategyContext(strategy, date, market, state, inputs.calendar, log));
     const output = await (inputs.sharedOutputs ? inputs.sharedOutputs.output(strategy.id, market, state, compute) : compute());
     const weights = densify(output.targets, market.tickers, strategy.id);
     return {
@@ -256,6 +264,33 @@ async function freshSignal(strategy: LoadedStrategy, state: StrategyState | null
     const held = heldSignal(strategy.id, state, market, inputs.log);
     return { ...held, status: 'failed', error: message };
   }
+}
+
+/**
+ * What a strategy is handed on `date`: the session's market, its params, and its own state and
+ * prior sleeve. One builder for a run, a replay book and the replay's strategy worker.
+ */
+export function strategyContext(
+  strategy: Pick<LoadedStrategy, 'id' | 'params'>,
+  date: IsoDate,
+  market: PointInTimeMarket,
+  state: Pick<StrategyState, 'custom' | 'signal'> | null,
+  calendar: TradingCalendar,
+  log: Logger,
+): StrategyContext<unknown> {
+  return {
+    strategyId: strategy.id,
+    date,
+    params: strategy.params,
+    market,
+    state: state?.custom ?? null,
+    // Built on first read: most strategies never look, and a sleeve of a thousand names is a Map of a thousand entries.
+    get priorSleeve() {
+      return signalMap(state?.signal ?? {});
+    },
+    calendar,
+    log,
+  };
 }
 
 /** The last signal, less names that no longer trade: a sleeve cannot target a name without a price. */
@@ -322,21 +357,24 @@ function sharesAfterTrades(current: Float64Array, trades: readonly TradeRow[], t
   return shares;
 }
 
-function nextSnapshot(
-  inputs: SessionInputs,
+/** Each strategy's state after the session: what the next run hands it. */
+function nextStrategyStates(
   sleeves: readonly SleeveOutcome[],
   info: ReadonlyMap<string, { lastRebalance: IsoDate | null; custom: JsonValue }>,
   sleeveReturns: ReadonlyMap<string, readonly number[]>,
-  shares: Float64Array,
-  prices: Float64Array,
-): RunSnapshot {
-  const tickers = inputs.market.tickers;
+  tickers: readonly string[],
+): Record<string, StrategyState> {
   const strategies: Record<string, StrategyState> = {};
   for (const sleeve of sleeves) {
     const signal = signalRecord(sleeve.weights, tickers);
     const { lastRebalance, custom } = info.get(sleeve.strategyId)!;
     strategies[sleeve.strategyId] = { lastRebalance, signal, custom, sleeveReturns: sleeveReturns.get(sleeve.strategyId) ?? [] };
   }
+  return strategies;
+}
+
+function nextSnapshot(inputs: SessionInputs, strategies: Record<string, StrategyState>, shares: Float64Array, prices: Float64Array): RunSnapshot {
+  const tickers = inputs.market.tickers;
   const positions: { ticker: string; shares: number }[] = [];
   let invested = 0;
   for (let i = 0; i < shares.length; i++) {

@@ -12,22 +12,34 @@ import type { StrategyOutput } from './strategy.js';
  * a book whose state really diverged (the combined book on a day a CRITICAL alert blocked it)
  * gets its own computation instead of another book's answer.
  */
+/** Whether a book handing a strategy this custom state and prior sleeve hands it what an output was computed from. */
+export type StateMatch = (custom: JsonValue | null, signal: Readonly<Record<string, number>>) => boolean;
+
 export class SharedStrategyOutputs {
   private market: PointInTimeMarket | null = null;
-  private entries: { strategyId: string; custom: JsonValue; signal: Readonly<Record<string, number>>; output: Promise<StrategyOutput> }[] = [];
+  private entries: { strategyId: string; matches: StateMatch; output: Promise<StrategyOutput> }[] = [];
 
   output(strategyId: string, market: PointInTimeMarket, state: StrategyState | null, compute: () => StrategyOutput | Promise<StrategyOutput>): Promise<StrategyOutput> {
+    const custom = state?.custom ?? null;
+    const signal = state?.signal ?? NO_SIGNAL;
+    const shared = this.entriesFor(market).find((e) => e.strategyId === strategyId && e.matches(custom, signal));
+    if (shared) return shared.output;
+    const output = Promise.resolve().then(compute);
+    this.entries.push({ strategyId, matches: (c, s) => jsonEqual(custom, c) && jsonEqual(signal, s), output });
+    return output;
+  }
+
+  /** An output computed elsewhere (replay's strategy worker), for the books whose state `matches` what it was computed from. */
+  offer(market: PointInTimeMarket, strategyId: string, matches: StateMatch, output: Promise<StrategyOutput>): void {
+    this.entriesFor(market).push({ strategyId, matches, output });
+  }
+
+  private entriesFor(market: PointInTimeMarket): SharedStrategyOutputs['entries'] {
     if (market !== this.market) {
       this.market = market;
       this.entries = [];
     }
-    const custom = state?.custom ?? null;
-    const signal = state?.signal ?? NO_SIGNAL;
-    const shared = this.entries.find((e) => e.strategyId === strategyId && jsonEqual(e.custom, custom) && jsonEqual(e.signal, signal));
-    if (shared) return shared.output;
-    const output = Promise.resolve().then(compute);
-    this.entries.push({ strategyId, custom, signal, output });
-    return output;
+    return this.entries;
   }
 }
 

@@ -11,6 +11,8 @@ import type { StrategyDefinition } from './strategy.js';
 export interface LoadedStrategy {
   readonly id: string;
   readonly module: string;
+  /** What `module` resolved to, as an import specifier (file URL or package name). */
+  readonly source: string;
   readonly definition: StrategyDefinition<unknown>;
   readonly params: unknown;
   readonly schedule: ScheduleRule;
@@ -28,12 +30,14 @@ export async function loadStrategies(entries: readonly StrategyEntry[], baseDir:
   for (const [index, entry] of entries.entries()) {
     if (seen.has(entry.id)) throw new ConfigError(`strategies[${index}].id: "${entry.id}" is used by two strategies; ids must be unique`);
     seen.add(entry.id);
-    const definition = await importDefinition(entry.module, baseDir, `strategies[${index}].module`);
+    const source = resolveModule(entry.module, baseDir);
+    const definition = await importDefinition(source, entry.module, `strategies[${index}].module`);
     const parsed = definition.paramsSchema.safeParse(entry.params);
     if (!parsed.success) throw new ConfigError(`strategies[${index}] (${entry.id}) params: ${describeIssues(parsed.error.issues, definition.paramsSchema).replace(/unknown key "/g, 'unknown param "')}`);
     loaded.push({
       id: entry.id,
       module: entry.module,
+      source,
       definition,
       params: parsed.data,
       schedule: entry.schedule,
@@ -44,11 +48,11 @@ export async function loadStrategies(entries: readonly StrategyEntry[], baseDir:
   return loaded;
 }
 
-async function importDefinition(specifier: string, baseDir: string, where: string): Promise<StrategyDefinition<unknown>> {
-  const target = resolveModule(specifier, baseDir);
+/** The default export of `source` (resolved from `specifier`), checked to be a strategy. */
+export async function importDefinition(source: string, specifier: string, where: string): Promise<StrategyDefinition<unknown>> {
   let mod: { default?: unknown };
   try {
-    mod = (await import(target)) as { default?: unknown };
+    mod = (await import(source)) as { default?: unknown };
   } catch (err) {
     throw new ConfigError(`${where}: cannot load strategy module "${specifier}" (${(err as Error).message.split('\n')[0]})`);
   }

@@ -22,6 +22,7 @@ import { loadPipelinePanel, requiredHistory } from '../engine/pipeline-panel.js'
 import { SharedStrategyOutputs } from '../engine/shared-outputs.js';
 import type { LoadedStrategy } from '../engine/strategy-loader.js';
 import { CsvJournal } from './csv-journal.js';
+import { StrategyPrefetch } from './strategy-prefetch.js';
 import { fillPriceReference, ordersFromTrades, type Fill, type Order } from './fills.js';
 import { BookLedger, lastListedIndex, type LedgerSnapshot } from './ledger.js';
 
@@ -116,71 +117,80 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
   const startIndex = checkpoint?.nextIndex ?? firstIndex;
   const total = lastIndex - firstIndex + 1;
 
-  for (let d = startIndex; d <= lastIndex; d++) {
-    const date = panel.dates[d]!;
-    const market = pointInTime(panel, date);
-    const critical = hasCritical(preRebalanceChecks(date, { sep_base_latest: date, feat_matrix_latest: date, regime_latest: null }, market, config.validation));
-    for (const book of books) {
-      const filled = fillPending(book, panel, d, config, flag);
-      const delisted = delistedHoldings(book.ledger, delistedAfter, d);
-      const closed = book.ledger.closeDelisted(delisted, date);
-      const mark = book.ledger.mark(market.field('close'), date);
-      flag(date, book.name, mark.carried, 'carried_price');
-      const fills = [...filled, ...closed];
-      for (const f of fills) journals.trades.append(tradeRow(f));
-      if (wantsPositions(config.replay.positions, panel, d, lastIndex)) writePositions(journals.positions, book, market.field('close'), date, mark.equity);
-      let marked = mark;
-      if (critical) {
-        blockedDays.add(date); // a blocked day: production would not trade, so neither does the replay
-      } else {
-        const result = await runSession(
-          {
-            date,
-            runId: `replay-${date}`,
-            market,
-            calendar,
-            strategies: book.strategies,
-            prior: book.snapshot,
-            holdings: { asOf: date, cash: book.ledger.cash, positions: book.ledger.positions() },
-            shares: book.ledger.shares,
-            portfolioValue: mark.equity,
-            prices: carriedPrices(market.field('close'), book.ledger),
-            forced: new Set(),
-            config: book.config,
-            log,
-            sharedOutputs,
-          },
-          options.stages,
-        );
-        if (hasCritical(result.alerts)) {
-          blockedDays.add(date); // production would block this run: no orders, and the state stays as it was
+  const prefetch = StrategyPrefetch.start(panel, options.strategies, calendar, log);
+  prefetch?.handing(startIndex, books[0]!.snapshot?.strategies);
+  try {
+    for (let d = startIndex; d <= lastIndex; d++) {
+      const date = panel.dates[d]!;
+      const market = pointInTime(panel, date);
+      await prefetch?.offer(d, market, sharedOutputs);
+      const critical = hasCritical(preRebalanceChecks(date, { sep_base_latest: date, feat_matrix_latest: date, regime_latest: null }, market, config.validation));
+      for (const book of books) {
+        const filled = fillPending(book, panel, d, config, flag);
+        const delisted = delistedHoldings(book.ledger, delistedAfter, d);
+        const closed = book.ledger.closeDelisted(delisted, date);
+        const mark = book.ledger.mark(market.field('close'), date);
+        flag(date, book.name, mark.carried, 'carried_price');
+        const fills = [...filled, ...closed];
+        for (const f of fills) journals.trades.append(tradeRow(f));
+        if (wantsPositions(config.replay.positions, panel, d, lastIndex)) writePositions(journals.positions, book, market.field('close'), date, mark.equity);
+        let marked = mark;
+        if (critical) {
+          blockedDays.add(date); // a blocked day: production would not trade, so neither does the replay
         } else {
-          book.snapshot = result.snapshot;
-          book.pending = ordersFromTrades(result.trades, panel.tickers);
-          if (config.replay.timing === 'same_close') {
-            // Filled at D's close after the decision: they are D's trades and costs, so D's row is
-            // marked again after them.
-            const atClose = fillPending(book, panel, d, config, flag, true);
-            for (const f of atClose) journals.trades.append(tradeRow(f));
-            if (atClose.length > 0) {
-              fills.push(...atClose);
-              marked = book.ledger.mark(market.field('close'), date);
+          const result = await runSession(
+            {
+              date,
+              runId: `replay-${date}`,
+              market,
+              calendar,
+              strategies: book.strategies,
+              prior: book.snapshot,
+              holdings: { asOf: date, cash: book.ledger.cash, positions: book.ledger.positions() },
+              shares: book.ledger.shares,
+              portfolioValue: mark.equity,
+              prices: carriedPrices(market.field('close'), book.ledger),
+              forced: new Set(),
+              config: book.config,
+              log,
+              sharedOutputs,
+            },
+            options.stages,
+          );
+          if (hasCritical(result.alerts)) {
+            blockedDays.add(date); // production would block this run: no orders, and the state stays as it was
+          } else {
+            book.snapshot = result.snapshot;
+            book.pending = ordersFromTrades(result.trades, panel.tickers);
+            if (config.replay.timing === 'same_close') {
+              // Filled at D's close after the decision: they are D's trades and costs, so D's row is
+              // marked again after them.
+              const atClose = fillPending(book, panel, d, config, flag, true);
+              for (const f of atClose) journals.trades.append(tradeRow(f));
+              if (atClose.length > 0) {
+                fills.push(...atClose);
+                marked = book.ledger.mark(market.field('close'), date);
+              }
             }
           }
         }
+        const previous = book.curve.at(-1)?.equity ?? config.replay.initial_capital;
+        const traded = fills.reduce((s, f) => s + f.notional, 0);
+        book.curve.push({ date, equity: marked.equity, turnover: traded / (2 * marked.equity), costs: fills.reduce((s, f) => s + f.total_cost, 0), gross: marked.gross, net: marked.net });
+        journals.equity.append([date, book.name, fixed(marked.equity, 2), fixed(marked.equity / previous - 1, 8), fixed(marked.gross, 6), fixed(marked.net, 6), fixed(book.curve.at(-1)!.turnover, 6), fixed(book.curve.at(-1)!.costs, 2)]);
+        // The combined book holds every strategy: its state now is what they are handed next session.
+        if (book === books[0] && d < lastIndex) prefetch?.handing(d + 1, book.snapshot?.strategies);
+        }
+      const done = d - firstIndex + 1;
+      options.onSession?.(done, total, date);
+      if ((done % config.replay.checkpoint_every === 0 || d === lastIndex) && d < lastIndex) {
+        await saveCheckpoint(checkpointPath, { fingerprint: options.fingerprint, nextIndex: d + 1, notes, blocked: [...blockedDays], offsets: flushAll(journals), books: books.map(bookCheckpoint) });
+        const combined = books[0]!;
+        if (combined.snapshot) await options.store.commit(config.portfolio, combined.snapshot);
       }
-      const previous = book.curve.at(-1)?.equity ?? config.replay.initial_capital;
-      const traded = fills.reduce((s, f) => s + f.notional, 0);
-      book.curve.push({ date, equity: marked.equity, turnover: traded / (2 * marked.equity), costs: fills.reduce((s, f) => s + f.total_cost, 0), gross: marked.gross, net: marked.net });
-      journals.equity.append([date, book.name, fixed(marked.equity, 2), fixed(marked.equity / previous - 1, 8), fixed(marked.gross, 6), fixed(marked.net, 6), fixed(book.curve.at(-1)!.turnover, 6), fixed(book.curve.at(-1)!.costs, 2)]);
     }
-    const done = d - firstIndex + 1;
-    options.onSession?.(done, total, date);
-    if ((done % config.replay.checkpoint_every === 0 || d === lastIndex) && d < lastIndex) {
-      await saveCheckpoint(checkpointPath, { fingerprint: options.fingerprint, nextIndex: d + 1, notes, blocked: [...blockedDays], offsets: flushAll(journals), books: books.map(bookCheckpoint) });
-      const combined = books[0]!;
-      if (combined.snapshot) await options.store.commit(config.portfolio, combined.snapshot);
-    }
+  } finally {
+    await prefetch?.close();
   }
   if (blockedDays.size > 0) notes.push(`${blockedDays.size} session(s) blocked by CRITICAL checks (no orders): ${[...blockedDays].slice(0, 5).join(', ')}${blockedDays.size > 5 ? ', …' : ''}`);
   for (const journal of Object.values(journals)) journal.close();

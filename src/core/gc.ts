@@ -1,0 +1,18 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+let collect: (() => void) | null = null;
+
+/**
+ * A full garbage collection, now. For native memory V8 cannot see: DuckDB result chunks are freed
+ * only when their JS wrappers are collected, and V8 does not count what they hold, so the dead
+ * chunks of a large columnar scan (hundreds of MB for a multi-year panel) would otherwise stay
+ * resident until some unrelated collection — on top of the typed arrays they were copied into.
+ */
+export function collectGarbage(): void {
+  if (collect === null) {
+    setFlagsFromString('--expose-gc');
+    collect = runInNewContext('gc') as () => void;
+  }
+  collect();
+}

@@ -1,0 +1,135 @@
+/**
+ * Strategy outputs and sleeves in a form that crosses threads cheaply. Structured-cloning a
+ * thousand small target objects, or a record with a thousand keys, costs the receiving thread
+ * milliseconds — more than computing them — so targets travel as typed columns and sleeves as
+ * (ticker index, weight) pairs. Unpacking gives back an output equal to the original property for
+ * property, in the same order; an output whose targets do not fit the columns travels as it is.
+ */
+import type { SleeveTarget, StrategyOutput } from '../engine/strategy.js';
+import { tickerPositions } from '../data/ticker-index.js';
+
+type MetaValue = string | number | null;
+
+interface PackedTargets {
+  /** Own keys of every target, in order: ticker, weight, then score and/or meta when present. */
+  readonly shape: readonly string[];
+  readonly tickers: Int32Array;
+  readonly weights: Float64Array;
+  readonly scores: Float64Array | null;
+  /** Keys of every target's meta, in order, and one column per key. */
+  readonly metaKeys: readonly string[] | null;
+  readonly metaColumns: readonly (Float64Array | readonly MetaValue[])[];
+}
+
+export type PackedOutput =
+  | { readonly packed: PackedTargets; readonly rest: Omit<StrategyOutput, 'targets'>; readonly keys: readonly string[] }
+  | { readonly raw: StrategyOutput };
+
+export function packOutput(output: StrategyOutput, tickers: readonly string[]): PackedOutput {
+  const packed = packTargets(output.targets, tickers);
+  if (!packed) return { raw: output };
+  const { targets: _targets, ...rest } = output;
+  return { packed, rest, keys: Object.keys(output) };
+}
+
+export function unpackOutput(message: PackedOutput, tickers: readonly string[]): StrategyOutput {
+  if ('raw' in message) return message.raw;
+  const targets = unpackTargets(message.packed, tickers);
+  const output: Record<string, unknown> = {};
+  for (const key of message.keys) output[key] = key === 'targets' ? targets : message.rest[key as keyof typeof message.rest];
+  return output as unknown as StrategyOutput;
+}
+
+const SHAPES = [
+  ['ticker', 'weight'],
+  ['ticker', 'weight', 'score'],
+  ['ticker', 'weight', 'meta'],
+  ['ticker', 'weight', 'score', 'meta'],
+] as const;
+
+function packTargets(targets: readonly SleeveTarget[], tickers: readonly string[]): PackedTargets | null {
+  if (!Array.isArray(targets)) return null;
+  const positions = tickerPositions(tickers);
+  const first = targets[0];
+  const shape = first ? SHAPES.find((s) => sameKeys(first, s)) : SHAPES[0];
+  if (!shape) return null;
+  const metaKeys = shape.includes('meta' as never) && first?.meta ? Object.keys(first.meta) : null;
+  if (shape.includes('meta' as never) && metaKeys === null) return null;
+  const n = targets.length;
+  const packedTickers = new Int32Array(n);
+  const weights = new Float64Array(n);
+  const scores = shape.includes('score' as never) ? new Float64Array(n) : null;
+  const metaValues: MetaValue[][] = (metaKeys ?? []).map(() => []);
+  for (let k = 0; k < n; k++) {
+    const target = targets[k]!;
+    const index = positions.get(target.ticker);
+    if (index === undefined || !sameKeys(target, shape) || typeof target.weight !== 'number') return null;
+    packedTickers[k] = index;
+    weights[k] = target.weight;
+    if (scores) {
+      if (typeof target.score !== 'number') return null;
+      scores[k] = target.score;
+    }
+    if (metaKeys) {
+      const meta = target.meta;
+      if (!meta || !sameKeys(meta, metaKeys)) return null;
+      for (let m = 0; m < metaKeys.length; m++) metaValues[m]!.push(meta[metaKeys[m]!]!);
+    }
+  }
+  const metaColumns = metaValues.map((column) => (column.every((v) => typeof v === 'number') ? Float64Array.from(column as number[]) : column));
+  return { shape, tickers: packedTickers, weights, scores, metaKeys, metaColumns };
+}
+
+function unpackTargets(packed: PackedTargets, tickers: readonly string[]): SleeveTarget[] {
+  const { shape, metaKeys, metaColumns } = packed;
+  const targets: SleeveTarget[] = [];
+  for (let k = 0; k < packed.tickers.length; k++) {
+    const target: Record<string, unknown> = {};
+    for (const key of shape) {
+      if (key === 'ticker') target.ticker = tickers[packed.tickers[k]!];
+      else if (key === 'weight') target.weight = packed.weights[k];
+      else if (key === 'score') target.score = packed.scores![k];
+      else {
+        const meta: Record<string, MetaValue> = {};
+        metaKeys!.forEach((name, m) => (meta[name] = metaColumns[m]![k]!));
+        target.meta = meta;
+      }
+    }
+    targets.push(target as unknown as SleeveTarget);
+  }
+  return targets;
+}
+
+function sameKeys(value: object, keys: readonly string[]): boolean {
+  const own = Object.keys(value);
+  return own.length === keys.length && own.every((key, i) => key === keys[i]);
+}
+
+/** A sleeve record (ticker → weight, in the record's order) as ticker indices and weights. */
+export interface PackedSignal {
+  readonly tickers: Int32Array;
+  readonly weights: Float64Array;
+}
+
+export function packSignal(signal: Readonly<Record<string, number>>, tickers: readonly string[]): PackedSignal | null {
+  const positions = tickerPositions(tickers);
+  const keys = Object.keys(signal);
+  const packed = { tickers: new Int32Array(keys.length), weights: new Float64Array(keys.length) };
+  for (let k = 0; k < keys.length; k++) {
+    const index = positions.get(keys[k]!);
+    if (index === undefined) return null;
+    packed.tickers[k] = index;
+    packed.weights[k] = signal[keys[k]!]!;
+  }
+  return packed;
+}
+
+/** Whether `signal` is exactly the packed sleeve: same tickers in the same order, same weights (0 ≠ −0). */
+export function signalEquals(signal: Readonly<Record<string, number>>, packed: PackedSignal, tickers: readonly string[]): boolean {
+  const keys = Object.keys(signal);
+  if (keys.length !== packed.tickers.length) return false;
+  for (let k = 0; k < keys.length; k++) {
+    if (keys[k] !== tickers[packed.tickers[k]!] || !Object.is(signal[keys[k]!], packed.weights[k])) return false;
+  }
+  return true;
+}

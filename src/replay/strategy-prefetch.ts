@@ -1,0 +1,183 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { TradingCalendar } from '../calendar/calendar.js';
+import { XnysCalendar } from '../calendar/xnys.js';
+import { jsonEqual, type JsonValue } from '../core/json.js';
+import type { Logger } from '../core/log.js';
+import type { MarketPanelParts } from '../data/market-panel.js';
+import { nameMajorOfWhole } from '../data/name-major.js';
+import { returnsOf } from '../data/point-in-time.js';
+import type { MarketPanel, PointInTimeMarket } from '../data/panel.js';
+import type { SharedStrategyOutputs, StateMatch } from '../engine/shared-outputs.js';
+import type { StrategyOutput } from '../engine/strategy.js';
+import type { LoadedStrategy } from '../engine/strategy-loader.js';
+import type { StrategyState } from '../state/store.js';
+import { signalEquals, unpackOutput, type PackedOutput, type PackedSignal } from './packed.js';
+
+/** A due strategy's raw outcome on a session, with the state it was computed from (packed: see packed.ts). */
+export type PrefetchResult = {
+  readonly strategyId: string;
+  readonly custom: JsonValue | null;
+  /** Null when the sleeve names a ticker the panel lacks: no book's state can match it. */
+  readonly signal: PackedSignal | null;
+} & ({ readonly output: PackedOutput } | { readonly error: string });
+
+export type ToWorker =
+  /** Follow the strategies from `session` with these states (those the combined book hands them there). */
+  | { readonly type: 'restart'; readonly generation: number; readonly session: number; readonly states: Readonly<Record<string, StrategyState>>; readonly through: number }
+  /** The main thread has taken what it needs: compute up to `through`. */
+  | { readonly type: 'ack'; readonly generation: number; readonly through: number };
+
+export interface FromWorker {
+  readonly generation: number;
+  readonly session: number;
+  readonly results: readonly PrefetchResult[];
+}
+
+export interface StrategyWorkerData {
+  readonly panel: MarketPanelParts;
+  /** The panel's daily returns and their name-major copy, in shared memory: computed once, read by both threads. */
+  readonly returns: Float64Array;
+  readonly returnsByName: Float64Array;
+  readonly strategies: readonly Omit<LoadedStrategy, 'definition'>[];
+  readonly logLevel: string;
+}
+
+/** How many sessions the worker may run ahead of the one the main thread is on. */
+const LOOKAHEAD = 8;
+
+/**
+ * Replay on a second core. A strategy's output depends only on the session and the state its book
+ * hands it, and in the combined book (which holds every strategy) that state follows from the
+ * strategy's own outputs. So a worker thread follows that chain a few sessions ahead of the main
+ * thread, which meanwhile runs the books: risk stage, trades, fills, ledger and journals.
+ *
+ * Nothing is trusted: each output is offered through `SharedStrategyOutputs` under the state it
+ * was computed from, and a book uses it only when its own state for the strategy is equal —
+ * otherwise the book computes it, exactly as without a worker. When the combined book's state
+ * parts from the worker's (a session blocked by a CRITICAL alert does not advance it), the worker
+ * is restarted from the book's state. Outputs are therefore identical with or without it.
+ *
+ * The worker runs compiled JavaScript, so it is used only from the built CLI (not under a
+ * TypeScript test runner), with a panel in shared memory, on a machine with two or more cores.
+ */
+export class StrategyPrefetch {
+  private generation = 0;
+  private chainStart = Number.POSITIVE_INFINITY;
+  private readonly arrived = new Map<number, readonly PrefetchResult[]>();
+  private waiter: { session: number; deliver: (results: readonly PrefetchResult[]) => void } | null = null;
+  /** The states the combined book hands its strategies on a session, once known. */
+  private readonly handed = new Map<number, Readonly<Record<string, StrategyState>>>();
+  private diverged = false;
+  private failed = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly log: Logger,
+  ) {
+    worker.on('message', (message: FromWorker) => {
+      if (message.generation !== this.generation) return;
+      if (this.waiter?.session === message.session) {
+        this.waiter.deliver(message.results);
+        this.waiter = null;
+      } else this.arrived.set(message.session, message.results);
+    });
+    worker.on('error', (err) => this.fail(err.message));
+    worker.on('exit', (code) => {
+      if (code !== 0) this.fail(`exited with code ${code}`);
+    });
+  }
+
+  /** A worker for the replay's strategies, or null where one cannot run (see the class comment). */
+  static start(panel: MarketPanel, strategies: readonly LoadedStrategy[], calendar: TradingCalendar, log: Logger): StrategyPrefetch | null {
+    const script = fileURLToPath(new URL('./strategy-worker.js', import.meta.url));
+    const shared = [...Object.values(panel.fields), ...panel.extraFeatures.values()].every((values) => values.buffer instanceof SharedArrayBuffer);
+    const compiled = strategies.every((s) => !/\.[cm]?ts$/.test(s.source));
+    if (!existsSync(script) || !shared || !compiled || strategies.length === 0 || !(calendar instanceof XnysCalendar) || availableParallelism() < 2) return null;
+    const returns = returnsOf(panel);
+    const workerData: StrategyWorkerData = {
+      panel: { tickers: panel.tickers, sectors: panel.sectors, dates: panel.dates, fields: panel.fields, extraFeatures: panel.extraFeatures, regime: panel.regime },
+      returns,
+      returnsByName: nameMajorOfWhole(returns, panel.tickers.length),
+      strategies: strategies.map(({ definition: _plugin, ...spec }) => spec),
+      logLevel: log.level,
+    };
+    try {
+      return new StrategyPrefetch(new Worker(script, { workerData }), log);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'strategy worker did not start; strategies run on the main thread');
+      return null;
+    }
+  }
+
+  /**
+   * The states the combined book hands its strategies at `session` (its snapshot's, after the
+   * session before). Starts the worker there the first time and after it parted from the book.
+   */
+  handing(session: number, states: Readonly<Record<string, StrategyState>> | undefined): void {
+    if (this.failed) return;
+    if (this.chainStart === Number.POSITIVE_INFINITY || this.diverged) {
+      this.restart(session, states ?? {});
+      return;
+    }
+    this.handed.set(session, states ?? {});
+  }
+
+  /**
+   * Waits for the worker's outputs for `session` and offers them to the books through `shared`
+   * for `market`, each under the state it was computed from.
+   */
+  async offer(session: number, market: PointInTimeMarket, shared: SharedStrategyOutputs): Promise<void> {
+    if (this.failed || session < this.chainStart) return;
+    const results = this.arrived.get(session) ?? (await new Promise<readonly PrefetchResult[]>((deliver) => (this.waiter = { session, deliver })));
+    this.arrived.delete(session);
+    if (!this.failed) this.worker.postMessage({ type: 'ack', generation: this.generation, through: session + LOOKAHEAD } satisfies ToWorker);
+    const tickers = market.tickers;
+    for (const result of results) {
+      const matches: StateMatch = (custom, signal) => result.signal !== null && jsonEqual(result.custom, custom) && signalEquals(signal, result.signal, tickers);
+      shared.offer(market, result.strategyId, matches, 'output' in result ? Promise.resolve(unpackOutput(result.output, tickers)) : rejected(result.error));
+    }
+    const handed = this.handed.get(session);
+    this.handed.delete(session);
+    if (handed && results.some((r) => r.signal === null || !jsonEqual(r.custom, handed[r.strategyId]?.custom ?? null) || !signalEquals(handed[r.strategyId]?.signal ?? {}, r.signal, tickers))) {
+      this.diverged = true;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.failed = true;
+    await this.worker.terminate();
+  }
+
+  private restart(session: number, states: Readonly<Record<string, StrategyState>>): void {
+    this.generation++;
+    this.chainStart = session;
+    this.diverged = false;
+    this.arrived.clear();
+    this.handed.clear();
+    this.waiter?.deliver([]);
+    this.waiter = null;
+    try {
+      this.worker.postMessage({ type: 'restart', generation: this.generation, session, states, through: session + LOOKAHEAD } satisfies ToWorker);
+    } catch (err) {
+      this.fail(`state not sent (${(err as Error).message})`);
+    }
+  }
+
+  private fail(reason: string): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.log.warn({ reason }, 'strategy worker stopped; strategies run on the main thread');
+    this.waiter?.deliver([]);
+    this.waiter = null;
+  }
+}
+
+/** A strategy's failure as the pipeline sees it in-process: a rejected output with its message. */
+function rejected(message: string): Promise<StrategyOutput> {
+  const failure = Promise.reject(new Error(message));
+  failure.catch(() => undefined); // handled when a book awaits it; not an unhandled rejection if none does
+  return failure;
+}

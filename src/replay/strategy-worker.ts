@@ -1,0 +1,108 @@
+/**
+ * The replay's strategy worker (see strategy-prefetch.ts). It follows the combined book's
+ * strategies down the sessions with the pipeline's own `stepStrategy` — same plugins, same
+ * context, same due rules, same held-signal handling — over the panel in shared memory, and sends
+ * each due strategy's raw output with the state it was computed from. It runs at most a few
+ * sessions ahead of what the main thread has taken, and starts over from the states it is sent.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { XnysCalendar } from '../calendar/xnys.js';
+import { createLogger } from '../core/log.js';
+import { createMarketPanel } from '../data/market-panel.js';
+import { adoptNameMajor } from '../data/name-major.js';
+import { adoptReturns, pointInTime } from '../data/point-in-time.js';
+import { stepStrategy } from '../engine/session.js';
+import { signalRecord } from '../engine/sleeve-vectors.js';
+import type { StrategyOutput } from '../engine/strategy.js';
+import { importDefinition, type LoadedStrategy } from '../engine/strategy-loader.js';
+import type { StrategyState } from '../state/store.js';
+import { packOutput, packSignal } from './packed.js';
+import type { FromWorker, PrefetchResult, StrategyWorkerData, ToWorker } from './strategy-prefetch.js';
+
+const data = workerData as StrategyWorkerData;
+const port = parentPort!;
+const panel = createMarketPanel(data.panel);
+adoptReturns(panel, data.returns);
+adoptNameMajor(data.returns, panel.tickers.length, data.returnsByName);
+const calendar = new XnysCalendar();
+const log = createLogger(data.logLevel);
+const NOT_FORCED: ReadonlySet<string> = new Set();
+
+/** Each strategy's last raw outcome, captured on its way into the pipeline's step. */
+const outcomes = new Map<string, { output: StrategyOutput } | { error: string }>();
+const strategies: LoadedStrategy[] = await Promise.all(
+  data.strategies.map(async (spec) => {
+    const definition = await importDefinition(spec.source, spec.module, `strategy ${spec.id}`);
+    const rebalance: LoadedStrategy['definition']['rebalance'] = async (context) => {
+      try {
+        const output = await definition.rebalance(context);
+        outcomes.set(spec.id, { output });
+        return output;
+      } catch (err) {
+        outcomes.set(spec.id, { error: err instanceof Error ? err.message : String(err) });
+        throw err;
+      }
+    };
+    return { ...spec, definition: { ...definition, rebalance } };
+  }),
+);
+
+interface Chain {
+  readonly generation: number;
+  session: number;
+  readonly states: Map<string, StrategyState | null>;
+}
+
+let chain: Chain | null = null;
+let allowedThrough = -1;
+let pumping = false;
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'restart') {
+    chain = { generation: message.generation, session: message.session, states: new Map(Object.entries(message.states)) };
+    allowedThrough = message.through;
+  } else if (message.generation === chain?.generation) {
+    allowedThrough = Math.max(allowedThrough, message.through);
+  }
+  void pump();
+});
+
+async function pump(): Promise<void> {
+  if (pumping) return;
+  pumping = true;
+  try {
+    while (chain !== null && chain.session <= allowedThrough && chain.session < panel.dates.length) {
+      const current = chain;
+      const results = await stepSession(current);
+      // A restart that arrived meanwhile makes this session's work moot.
+      if (chain !== current) continue;
+      try {
+        port.postMessage({ generation: current.generation, session: current.session, results } satisfies FromWorker);
+      } catch {
+        // An output that cannot cross threads (a function in its meta, say): the main thread computes that session.
+        port.postMessage({ generation: current.generation, session: current.session, results: [] } satisfies FromWorker);
+      }
+      current.session++;
+    }
+  } finally {
+    pumping = false;
+  }
+}
+
+async function stepSession(current: Chain): Promise<PrefetchResult[]> {
+  const date = panel.dates[current.session]!;
+  const market = pointInTime(panel, date);
+  const results: PrefetchResult[] = [];
+  for (const strategy of strategies) {
+    const state = current.states.get(strategy.id) ?? null;
+    outcomes.delete(strategy.id);
+    const step = await stepStrategy(strategy, state, { date, market, calendar, log, forced: NOT_FORCED });
+    const outcome = outcomes.get(strategy.id);
+    if (outcome) {
+      const input = { strategyId: strategy.id, custom: state?.custom ?? null, signal: packSignal(state?.signal ?? {}, panel.tickers) };
+      results.push('output' in outcome ? { ...input, output: packOutput(outcome.output, panel.tickers) } : { ...input, error: outcome.error });
+    }
+    current.states.set(strategy.id, { lastRebalance: step.lastRebalance, custom: step.custom, signal: signalRecord(step.event.weights, panel.tickers), sleeveReturns: [] });
+  }
+  return results;
+}
