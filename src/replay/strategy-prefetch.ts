@@ -105,7 +105,9 @@ export class StrategyPrefetch {
       logLevel: log.level,
     };
     try {
-      return new StrategyPrefetch(new Worker(script, { workerData }), log);
+      const prefetch = new StrategyPrefetch(new Worker(script, { workerData }), log);
+      log.debug({ strategies: strategies.length }, 'strategies run ahead on a worker thread');
+      return prefetch;
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'strategy worker did not start; strategies run on the main thread');
       return null;
@@ -152,6 +154,7 @@ export class StrategyPrefetch {
   }
 
   private restart(session: number, states: Readonly<Record<string, StrategyState>>): void {
+    if (this.generation > 0) this.log.debug({ session }, 'strategy worker restarted from the combined book (its state parted from the worker\'s)');
     this.generation++;
     this.chainStart = session;
     this.diverged = false;
