@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../src/core/errors.js';
-import { annualisedVol, bookReturnProfile, estimateBookVol, shrunkDailyVariance } from '../src/risk/volatility.js';
+import { adoptWindowStats, annualisedVol, bookReturnProfile, computeWindowStats, estimateBookVol, shrunkDailyVariance } from '../src/risk/volatility.js';
 import { fakeMarket } from './helpers/fake-market.js';
 
 /** Row-major T×n from per-session rows. */
@@ -75,6 +75,20 @@ describe('book volatility', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('gives the same profile from statistics computed elsewhere (replay\'s worker) as from its own', () => {
+    const rows = Array.from({ length: 40 }, (_, t) => Array.from({ length: 6 }, (_, i) => ((t * 7 + i * 13) % 11 === 0 ? Number.NaN : Math.sin(t * (i + 1)) / 50)));
+    const weights = Float64Array.from([0.3, 0, -0.2, 0.25, 0.1, 0.15]);
+    const own = bookReturnProfile(matrix(rows), 40, weights);
+    const returns = matrix(rows);
+    const computed = { sumSquares: new Float64Array(6), observed: new Int32Array(6), centred: new Float64Array(240) };
+    computeWindowStats(returns, 40, 6, computed);
+    adoptWindowStats(returns, 40, 6, computed);
+    computed.centred.fill(0); // what is read now is the adopted arrays: spoil them to prove it
+    expect(Array.from(bookReturnProfile(returns, 40, weights).demeanedReturns)).toEqual(new Array(40).fill(0));
+    computeWindowStats(returns, 40, 6, computed);
+    expect(bookReturnProfile(returns, 40, weights)).toEqual(own);
   });
 
   it('refuses to estimate from a history shorter than the window', () => {

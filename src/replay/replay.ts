@@ -117,7 +117,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
   const startIndex = checkpoint?.nextIndex ?? firstIndex;
   const total = lastIndex - firstIndex + 1;
 
-  const prefetch = StrategyPrefetch.start(panel, options.strategies, calendar, log);
+  const prefetch = StrategyPrefetch.start(panel, options.strategies, config.risk.vol_window, calendar, log);
   prefetch?.handing(startIndex, books[0]!.snapshot?.strategies);
   try {
     for (let d = startIndex; d <= lastIndex; d++) {

@@ -14,6 +14,7 @@ import type { SharedStrategyOutputs, StateMatch } from '../engine/shared-outputs
 import type { StrategyOutput } from '../engine/strategy.js';
 import type { LoadedStrategy } from '../engine/strategy-loader.js';
 import type { StrategyState } from '../state/store.js';
+import { adoptWindowStats, type WindowStatArrays } from '../risk/volatility.js';
 import { signalEquals, unpackOutput, type PackedOutput, type PackedSignal } from './packed.js';
 
 /** A due strategy's raw outcome on a session, with the state it was computed from (packed: see packed.ts). */
@@ -34,6 +35,31 @@ export interface FromWorker {
   readonly generation: number;
   readonly session: number;
   readonly results: readonly PrefetchResult[];
+  /** Whether the session's risk-window statistics are in its slot (see `RiskStatSlots`). */
+  readonly riskStats: boolean;
+}
+
+/**
+ * Shared memory where the worker leaves each session's risk-window statistics (volatility.ts
+ * `computeWindowStats`) for the main thread's risk stage: one slot per session modulo `slots`,
+ * more slots than the worker may run ahead, so a slot is never rewritten while it is read.
+ */
+export interface RiskStatSlots {
+  readonly window: number;
+  readonly slots: number;
+  readonly sumSquares: Float64Array;
+  readonly observed: Int32Array;
+  readonly centred: Float64Array;
+}
+
+/** Session `session`'s slot as the arrays `computeWindowStats` fills. */
+export function riskSlot(ring: RiskStatSlots, session: number, names: number): WindowStatArrays {
+  const slot = session % ring.slots;
+  return {
+    sumSquares: ring.sumSquares.subarray(slot * names, (slot + 1) * names),
+    observed: ring.observed.subarray(slot * names, (slot + 1) * names),
+    centred: ring.centred.subarray(slot * names * ring.window, (slot + 1) * names * ring.window),
+  };
 }
 
 export interface StrategyWorkerData {
@@ -41,12 +67,25 @@ export interface StrategyWorkerData {
   /** The panel's daily returns and their name-major copy, in shared memory: computed once, read by both threads. */
   readonly returns: Float64Array;
   readonly returnsByName: Float64Array;
+  readonly risk: RiskStatSlots;
   readonly strategies: readonly Omit<LoadedStrategy, 'definition'>[];
   readonly logLevel: string;
 }
 
 /** How many sessions the worker may run ahead of the one the main thread is on. */
 const LOOKAHEAD = 8;
+
+function riskStatSlots(window: number, names: number): RiskStatSlots {
+  const slots = LOOKAHEAD + 2;
+  const shared = (bytes: number) => new SharedArrayBuffer(bytes);
+  return {
+    window,
+    slots,
+    sumSquares: new Float64Array(shared(slots * names * 8)),
+    observed: new Int32Array(shared(slots * names * 4)),
+    centred: new Float64Array(shared(slots * names * window * 8)),
+  };
+}
 
 /**
  * Replay on a second core. A strategy's output depends only on the session and the state its book
@@ -66,8 +105,8 @@ const LOOKAHEAD = 8;
 export class StrategyPrefetch {
   private generation = 0;
   private chainStart = Number.POSITIVE_INFINITY;
-  private readonly arrived = new Map<number, readonly PrefetchResult[]>();
-  private waiter: { session: number; deliver: (results: readonly PrefetchResult[]) => void } | null = null;
+  private readonly arrived = new Map<number, FromWorker>();
+  private waiter: { session: number; deliver: (message: FromWorker | null) => void } | null = null;
   /** The states the combined book hands its strategies on a session, once known. */
   private readonly handed = new Map<number, Readonly<Record<string, StrategyState>>>();
   private diverged = false;
@@ -75,14 +114,15 @@ export class StrategyPrefetch {
 
   private constructor(
     private readonly worker: Worker,
+    private readonly risk: RiskStatSlots,
     private readonly log: Logger,
   ) {
     worker.on('message', (message: FromWorker) => {
       if (message.generation !== this.generation) return;
       if (this.waiter?.session === message.session) {
-        this.waiter.deliver(message.results);
+        this.waiter.deliver(message);
         this.waiter = null;
-      } else this.arrived.set(message.session, message.results);
+      } else this.arrived.set(message.session, message);
     });
     worker.on('error', (err) => this.fail(err.message));
     worker.on('exit', (code) => {
@@ -91,7 +131,7 @@ export class StrategyPrefetch {
   }
 
   /** A worker for the replay's strategies, or null where one cannot run (see the class comment). */
-  static start(panel: MarketPanel, strategies: readonly LoadedStrategy[], calendar: TradingCalendar, log: Logger): StrategyPrefetch | null {
+  static start(panel: MarketPanel, strategies: readonly LoadedStrategy[], riskWindow: number, calendar: TradingCalendar, log: Logger): StrategyPrefetch | null {
     const script = fileURLToPath(new URL('./strategy-worker.js', import.meta.url));
     const shared = [...Object.values(panel.fields), ...panel.extraFeatures.values()].every((values) => values.buffer instanceof SharedArrayBuffer);
     const compiled = strategies.every((s) => !/\.[cm]?ts$/.test(s.source));
@@ -101,11 +141,12 @@ export class StrategyPrefetch {
       panel: { tickers: panel.tickers, sectors: panel.sectors, dates: panel.dates, fields: panel.fields, extraFeatures: panel.extraFeatures, regime: panel.regime },
       returns,
       returnsByName: nameMajorOfWhole(returns, panel.tickers.length),
+      risk: riskStatSlots(riskWindow, panel.tickers.length),
       strategies: strategies.map(({ definition: _plugin, ...spec }) => spec),
       logLevel: log.level,
     };
     try {
-      const prefetch = new StrategyPrefetch(new Worker(script, { workerData }), log);
+      const prefetch = new StrategyPrefetch(new Worker(script, { workerData }), workerData.risk, log);
       log.debug({ strategies: strategies.length }, 'strategies run ahead on a worker thread');
       return prefetch;
     } catch (err) {
@@ -133,10 +174,13 @@ export class StrategyPrefetch {
    */
   async offer(session: number, market: PointInTimeMarket, shared: SharedStrategyOutputs): Promise<void> {
     if (this.failed || session < this.chainStart) return;
-    const results = this.arrived.get(session) ?? (await new Promise<readonly PrefetchResult[]>((deliver) => (this.waiter = { session, deliver })));
+    const message = this.arrived.get(session) ?? (await new Promise<FromWorker | null>((deliver) => (this.waiter = { session, deliver })));
     this.arrived.delete(session);
-    if (!this.failed) this.worker.postMessage({ type: 'ack', generation: this.generation, through: session + LOOKAHEAD } satisfies ToWorker);
+    if (message === null) return;
+    this.worker.postMessage({ type: 'ack', generation: this.generation, through: session + LOOKAHEAD } satisfies ToWorker);
     const tickers = market.tickers;
+    if (message.riskStats) adoptWindowStats(market.returns(this.risk.window), this.risk.window, tickers.length, riskSlot(this.risk, session, tickers.length));
+    const { results } = message;
     for (const result of results) {
       const matches: StateMatch = (custom, signal) => result.signal !== null && jsonEqual(result.custom, custom) && signalEquals(signal, result.signal, tickers);
       shared.offer(market, result.strategyId, matches, 'output' in result ? Promise.resolve(unpackOutput(result.output, tickers)) : rejected(result.error));
@@ -160,7 +204,7 @@ export class StrategyPrefetch {
     this.diverged = false;
     this.arrived.clear();
     this.handed.clear();
-    this.waiter?.deliver([]);
+    this.waiter?.deliver(null);
     this.waiter = null;
     try {
       this.worker.postMessage({ type: 'restart', generation: this.generation, session, states, through: session + LOOKAHEAD } satisfies ToWorker);
@@ -173,7 +217,7 @@ export class StrategyPrefetch {
     if (this.failed) return;
     this.failed = true;
     this.log.warn({ reason }, 'strategy worker stopped; strategies run on the main thread');
-    this.waiter?.deliver([]);
+    this.waiter?.deliver(null);
     this.waiter = null;
   }
 }

@@ -17,7 +17,8 @@ import type { StrategyOutput } from '../engine/strategy.js';
 import { importDefinition, type LoadedStrategy } from '../engine/strategy-loader.js';
 import type { StrategyState } from '../state/store.js';
 import { packOutput, packSignal } from './packed.js';
-import type { FromWorker, PrefetchResult, StrategyWorkerData, ToWorker } from './strategy-prefetch.js';
+import { computeWindowStats } from '../risk/volatility.js';
+import { riskSlot, type FromWorker, type PrefetchResult, type StrategyWorkerData, type ToWorker } from './strategy-prefetch.js';
 
 const data = workerData as StrategyWorkerData;
 const port = parentPort!;
@@ -74,13 +75,15 @@ async function pump(): Promise<void> {
     while (chain !== null && chain.session <= allowedThrough && chain.session < panel.dates.length) {
       const current = chain;
       const results = await stepSession(current);
+      const riskStats = current.session >= data.risk.window;
+      if (riskStats) computeWindowStats(pointInTime(panel, panel.dates[current.session]!).returns(data.risk.window), data.risk.window, panel.tickers.length, riskSlot(data.risk, current.session, panel.tickers.length));
       // A restart that arrived meanwhile makes this session's work moot.
       if (chain !== current) continue;
       try {
-        port.postMessage({ generation: current.generation, session: current.session, results } satisfies FromWorker);
+        port.postMessage({ generation: current.generation, session: current.session, results, riskStats } satisfies FromWorker);
       } catch {
         // An output that cannot cross threads (a function in its meta, say): the main thread computes that session.
-        port.postMessage({ generation: current.generation, session: current.session, results: [] } satisfies FromWorker);
+        port.postMessage({ generation: current.generation, session: current.session, results: [], riskStats } satisfies FromWorker);
       }
       current.session++;
     }

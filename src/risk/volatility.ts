@@ -77,13 +77,16 @@ function bookSeries(centred: Float64Array, sessions: number, weights: Float64Arr
   return p;
 }
 
-/** Per name over the window: Σ(r − mean)² of the observed returns, how many were observed, and the centred returns. */
-interface WindowStats {
-  readonly window: NameMajorWindow;
+/** Per name over a window: Σ(r − mean)² of the observed returns, how many were observed, and the centred returns. */
+export interface WindowStatArrays {
   readonly sumSquares: Float64Array;
   readonly observed: Int32Array;
   /** r − mean, name i's window at i·sessions, oldest first; 0 where the return is missing. */
   readonly centred: Float64Array;
+}
+
+interface WindowStats extends WindowStatArrays {
+  readonly window: NameMajorWindow;
   /** 1 where the name's entries are filled in. */
   readonly ready: Uint8Array;
 }
@@ -91,52 +94,64 @@ interface WindowStats {
 /**
  * The per-name statistics do not depend on the book, and replay sizes several books against the
  * same session's window: they are kept for the latest window and filled in for each name the
- * first time a book holds it, so names no book holds cost nothing. The next window reuses the
- * arrays instead of allocating megabytes per session.
+ * first time a book holds it, so names no book holds cost nothing — or adopted whole from
+ * replay's strategy worker, which computes them ahead (`adoptWindowStats`). A new window reuses
+ * the scratch arrays instead of allocating megabytes per session (never adopted ones).
  */
 let latestStats: WindowStats | null = null;
+let scratch: WindowStatArrays | null = null;
 
 function windowStats(window: NameMajorWindow, held: Int32Array): WindowStats {
-  const { values, stride, start, sessions, names } = window;
+  const { sessions, names } = window;
   let stats = latestStats;
   if (stats?.window !== window) {
-    const reusable = stats !== null && stats.observed.length === names && stats.centred.length === sessions * names;
-    stats = {
-      window,
-      sumSquares: reusable ? stats!.sumSquares : new Float64Array(names),
-      observed: reusable ? stats!.observed : new Int32Array(names),
-      centred: reusable ? stats!.centred : new Float64Array(sessions * names),
-      ready: reusable ? stats!.ready.fill(0) : new Uint8Array(names),
-    };
+    if (scratch?.observed.length !== names || scratch.centred.length !== sessions * names) {
+      scratch = { sumSquares: new Float64Array(names), observed: new Int32Array(names), centred: new Float64Array(sessions * names) };
+    }
+    stats = { window, ...scratch, ready: new Uint8Array(names) };
     latestStats = stats;
   }
-  const { sumSquares, observed, centred, ready } = stats;
   for (let k = 0; k < held.length; k++) {
     const i = held[k]!;
-    if (ready[i] === 1) continue;
-    const first = i * stride + start;
-    let sum = 0;
-    let count = 0;
-    for (let t = 0; t < sessions; t++) {
-      const r = values[first + t]!;
-      if (Number.isNaN(r)) continue;
-      sum += r;
-      count++;
-    }
-    const mean = count > 0 ? sum / count : 0;
-    let squares = 0;
-    const column = i * sessions;
-    for (let t = 0; t < sessions; t++) {
-      const r = values[first + t]!;
-      const x = Number.isNaN(r) ? 0 : r - mean;
-      squares += x * x;
-      centred[column + t] = x;
-    }
-    sumSquares[i] = squares;
-    observed[i] = count;
-    ready[i] = 1;
+    if (stats.ready[i] === 1) continue;
+    fillNameStats(window, i, stats);
+    stats.ready[i] = 1;
   }
   return stats;
+}
+
+/** Every name's statistics over the window of `returns` (as `bookReturnProfile` reads it), into `into`. */
+export function computeWindowStats(returns: Float64Array, sessions: number, names: number, into: WindowStatArrays): void {
+  const window = sharedNameMajor(returns, sessions, names);
+  for (let i = 0; i < names; i++) fillNameStats(window, i, into);
+}
+
+/** Statistics another thread computed with `computeWindowStats` for the same window: used instead of computing them here. */
+export function adoptWindowStats(returns: Float64Array, sessions: number, names: number, computed: WindowStatArrays): void {
+  latestStats = { window: sharedNameMajor(returns, sessions, names), ...computed, ready: new Uint8Array(names).fill(1) };
+}
+
+function fillNameStats({ values, stride, start, sessions }: NameMajorWindow, i: number, { sumSquares, observed, centred }: WindowStatArrays): void {
+  const first = i * stride + start;
+  let sum = 0;
+  let count = 0;
+  for (let t = 0; t < sessions; t++) {
+    const r = values[first + t]!;
+    if (Number.isNaN(r)) continue;
+    sum += r;
+    count++;
+  }
+  const mean = count > 0 ? sum / count : 0;
+  let squares = 0;
+  const column = i * sessions;
+  for (let t = 0; t < sessions; t++) {
+    const r = values[first + t]!;
+    const x = Number.isNaN(r) ? 0 : r - mean;
+    squares += x * x;
+    centred[column + t] = x;
+  }
+  sumSquares[i] = squares;
+  observed[i] = count;
 }
 
 /** w'Σw for Σ = (1−δ)S + δ·diag(S), daily units. */
