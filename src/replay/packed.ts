@@ -126,6 +126,16 @@ export function packSignal(signal: Readonly<Record<string, number>>, tickers: re
 
 /** Whether `signal` is exactly the packed sleeve: same tickers in the same order, same weights (0 ≠ −0). */
 export function signalEquals(signal: Readonly<Record<string, number>>, packed: PackedSignal, tickers: readonly string[]): boolean {
+  // Several books (and the divergence check) hold the same record: compare it to a given sleeve once.
+  if (equalPairs.get(signal) === packed) return true;
+  if (!sameSignal(signal, packed, tickers)) return false;
+  equalPairs.set(signal, packed);
+  return true;
+}
+
+const equalPairs = new WeakMap<object, PackedSignal>();
+
+function sameSignal(signal: Readonly<Record<string, number>>, packed: PackedSignal, tickers: readonly string[]): boolean {
   const keys = Object.keys(signal);
   if (keys.length !== packed.tickers.length) return false;
   for (let k = 0; k < keys.length; k++) {
