@@ -268,9 +268,9 @@ async function freshSignal(strategy: LoadedStrategy, state: StrategyState | null
 
 /**
  * What a strategy is handed on `date`: the session's market, its params, and its own state and
- * prior sleeve. One builder for a run, a replay book and the replay's strategy worker.
+ * prior sleeve.
  */
-export function strategyContext(
+function strategyContext(
   strategy: Pick<LoadedStrategy, 'id' | 'params'>,
   date: IsoDate,
   market: PointInTimeMarket,
