@@ -157,7 +157,8 @@ export async function runSession(inputs: SessionInputs, stages: PipelineStages =
 
 /** The book on a session where no strategy rebalanced: exactly what it holds. */
 function holdRisk(priorWeights: Float64Array): RiskStageResult {
-  const invested = priorWeights.reduce((sum, w) => sum + w, 0);
+  let invested = 0;
+  for (let i = 0; i < priorWeights.length; i++) invested += priorWeights[i]!;
   return {
     weights: priorWeights,
     cash: 1 - invested,
@@ -375,15 +376,26 @@ function nextStrategyStates(
 
 function nextSnapshot(inputs: SessionInputs, strategies: Record<string, StrategyState>, shares: Float64Array, prices: Float64Array): RunSnapshot {
   const tickers = inputs.market.tickers;
-  const positions: { ticker: string; shares: number }[] = [];
   let invested = 0;
-  for (let i = 0; i < shares.length; i++) {
-    const s = shares[i]!;
-    if (s === 0) continue;
-    positions.push({ ticker: tickers[i]!, shares: s });
-    invested += s * prices[i]!;
-  }
-  return { runId: inputs.runId, date: inputs.date, strategies, holdings: { asOf: inputs.date, cash: roundCents(inputs.portfolioValue - invested), positions } };
+  for (let i = 0; i < shares.length; i++) if (shares[i] !== 0) invested += shares[i]! * prices[i]!;
+  // The position list is built when first read (committing, checkpointing, reconciling): a replay
+  // carries six books' snapshots from session to session and reads their share vectors instead.
+  let positions: { ticker: string; shares: number }[] | null = null;
+  const holdings = {
+    asOf: inputs.date,
+    cash: roundCents(inputs.portfolioValue - invested),
+    get positions() {
+      positions ??= heldPositions(shares, tickers);
+      return positions;
+    },
+  };
+  return { runId: inputs.runId, date: inputs.date, strategies, holdings };
+}
+
+function heldPositions(shares: Float64Array, tickers: readonly string[]): { ticker: string; shares: number }[] {
+  const positions: { ticker: string; shares: number }[] = [];
+  for (let i = 0; i < shares.length; i++) if (shares[i] !== 0) positions.push({ ticker: tickers[i]!, shares: shares[i]! });
+  return positions;
 }
 
 export function compareTickers(a: string, b: string): number {

@@ -146,7 +146,14 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
               calendar,
               strategies: book.strategies,
               prior: book.snapshot,
-              holdings: { asOf: date, cash: book.ledger.cash, positions: book.ledger.positions() },
+              // `shares` below is what the session reads; the position list is built only if asked for.
+              holdings: {
+                asOf: date,
+                cash: book.ledger.cash,
+                get positions() {
+                  return book.ledger.positions();
+                },
+              },
               shares: book.ledger.shares,
               portfolioValue: mark.equity,
               prices: carriedPrices(market.field('close'), book.ledger),
@@ -175,8 +182,13 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
           }
         }
         const previous = book.curve.at(-1)?.equity ?? config.replay.initial_capital;
-        const traded = fills.reduce((s, f) => s + f.notional, 0);
-        book.curve.push({ date, equity: marked.equity, turnover: traded / (2 * marked.equity), costs: fills.reduce((s, f) => s + f.total_cost, 0), gross: marked.gross, net: marked.net });
+        let traded = 0;
+        let costs = 0;
+        for (const f of fills) {
+          traded += f.notional;
+          costs += f.total_cost;
+        }
+        book.curve.push({ date, equity: marked.equity, turnover: traded / (2 * marked.equity), costs, gross: marked.gross, net: marked.net });
         journals.equity.append([date, book.name, fixed(marked.equity, 2), fixed(marked.equity / previous - 1, 8), fixed(marked.gross, 6), fixed(marked.net, 6), fixed(book.curve.at(-1)!.turnover, 6), fixed(book.curve.at(-1)!.costs, 2)]);
         // The combined book holds every strategy: its state now is what they are handed next session.
         if (book === books[0] && d < lastIndex) prefetch?.handing(d + 1, book.snapshot?.strategies);
