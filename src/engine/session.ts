@@ -255,7 +255,7 @@ async function freshSignal(strategy: LoadedStrategy, state: StrategyState | null
       date,
       status: 'rebalanced',
       weights,
-      targets: [...output.targets].sort((a, b) => compareTickers(a.ticker, b.ticker)),
+      targets: byTicker(output.targets),
       notes: output.notes ?? [],
       strategyState: output.state ?? null,
     };
@@ -324,6 +324,18 @@ function densify(targets: readonly SleeveTarget[], tickers: readonly string[], s
   densified.set(targets, { tickers, weights });
   return weights;
 }
+
+/** The targets sorted by ticker; once per output, which replay shares between books (read only). */
+function byTicker(targets: readonly SleeveTarget[]): readonly SleeveTarget[] {
+  let sorted = sortedTargets.get(targets);
+  if (!sorted) {
+    sorted = [...targets].sort((a, b) => compareTickers(a.ticker, b.ticker));
+    sortedTargets.set(targets, sorted);
+  }
+  return sorted;
+}
+
+const sortedTargets = new WeakMap<readonly SleeveTarget[], readonly SleeveTarget[]>();
 
 /** Replay shares one strategy output between books: its vector is built (and checked) once. */
 const densified = new WeakMap<readonly SleeveTarget[], { tickers: readonly string[]; weights: Float64Array }>();
