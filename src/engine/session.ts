@@ -13,7 +13,7 @@ import { defaultStages, type PipelineStages } from './stages.js';
 import { annualisedSharpe } from '../analytics/returns.js';
 import { tickerIndexOf } from '../data/ticker-index.js';
 import { denseSignal, signalMap, signalRecord } from './sleeve-vectors.js';
-import { sharesVector } from '../trading/holdings.js';
+import { positionsFromShares, sharesVector } from '../trading/holdings.js';
 import { DataError } from '../core/errors.js';
 import { EventBus, type SignalEvent } from './bus.js';
 import { decideDue, type DueDecision, type DueReason } from './scheduler.js';
@@ -397,17 +397,11 @@ function nextSnapshot(inputs: SessionInputs, strategies: Record<string, Strategy
     asOf: inputs.date,
     cash: roundCents(inputs.portfolioValue - invested),
     get positions() {
-      positions ??= heldPositions(shares, tickers);
+      positions ??= positionsFromShares(shares, tickers);
       return positions;
     },
   };
   return { runId: inputs.runId, date: inputs.date, strategies, holdings };
-}
-
-function heldPositions(shares: Float64Array, tickers: readonly string[]): { ticker: string; shares: number }[] {
-  const positions: { ticker: string; shares: number }[] = [];
-  for (let i = 0; i < shares.length; i++) if (shares[i] !== 0) positions.push({ ticker: tickers[i]!, shares: shares[i]! });
-  return positions;
 }
 
 export function compareTickers(a: string, b: string): number {

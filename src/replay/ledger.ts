@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { IsoDate } from '../core/dates.js';
 import { DataError, StateError } from '../core/errors.js';
 import { describeIssues } from '../state/snapshot-schema.js';
+import { positionsFromShares } from '../trading/holdings.js';
 import { orderCosts } from './costs.js';
 import type { Fill, FillConfig, Order } from './fills.js';
 
@@ -180,11 +181,7 @@ export class BookLedger {
 
   /** Non-zero positions in ticker order. */
   positions(): { ticker: string; shares: number }[] {
-    const held: { ticker: string; shares: number }[] = [];
-    for (let i = 0; i < this.shares.length; i++) {
-      if (this.shares[i] !== 0) held.push({ ticker: this.tickers[i]!, shares: this.shares[i]! });
-    }
-    return held;
+    return positionsFromShares(this.shares, this.tickers);
   }
 
   snapshot(): LedgerSnapshot {

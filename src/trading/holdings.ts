@@ -85,6 +85,13 @@ export function sharesVector(positions: readonly Pick<HoldingPosition, 'ticker' 
   return shares;
 }
 
+/** The inverse of `sharesVector`: the non-zero shares as positions, in ticker order. */
+export function positionsFromShares(shares: Float64Array, tickers: readonly string[]): { ticker: string; shares: number }[] {
+  const positions: { ticker: string; shares: number }[] = [];
+  for (let i = 0; i < shares.length; i++) if (shares[i] !== 0) positions.push({ ticker: tickers[i]!, shares: shares[i]! });
+  return positions;
+}
+
 /** Cash plus every position at its price. */
 export function holdingsValue(holdings: ParsedHoldings): number {
   let value = holdings.cash;
