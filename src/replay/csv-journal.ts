@@ -1,8 +1,10 @@
 import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { csvLine } from '../artifacts/csv.js';
 
-/** Buffered rows are written (not synced) once they reach this many characters. */
-const WRITE_AFTER_CHARS = 256 * 1024;
+/** Encoded rows are written (not synced) whenever this many bytes are buffered. */
+const BUFFER_BYTES = 256 * 1024;
+/** A UTF-16 code unit never takes more than three bytes of UTF-8. */
+const MAX_BYTES_PER_CHAR = 3;
 
 /**
  * An append-only CSV that a checkpoint can pin: `flush()` returns the byte length written so far,
@@ -10,8 +12,10 @@ const WRITE_AFTER_CHARS = 256 * 1024;
  */
 export class CsvJournal {
   private readonly fd: number;
-  private pending: string[] = [];
-  private pendingChars = 0;
+  // Each row is encoded as it is appended: rows held as strings until a write survived garbage
+  // collections (a row is a tree of dozens of small strings) and made every collection copy them.
+  private readonly buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  private buffered = 0;
   private length: number;
 
   constructor(
@@ -21,9 +25,8 @@ export class CsvJournal {
   ) {
     if (resumeAt === null) {
       this.fd = openSync(path, 'w');
-      const head = csvLine(header);
-      writeSync(this.fd, head);
-      this.length = Buffer.byteLength(head);
+      this.length = 0;
+      this.append(header);
     } else {
       this.fd = openSync(path, 'r+');
       ftruncateSync(this.fd, resumeAt);
@@ -33,12 +36,14 @@ export class CsvJournal {
 
   append(row: readonly (string | number | null)[]): void {
     const line = csvLine(row);
-    this.pending.push(line);
-    this.pendingChars += line.length;
-    // Rows held until the next checkpoint would survive garbage collections and be copied into the
-    // old generation; written now, they die young. Durability still comes only from flush(): a
-    // resumed run truncates whatever was written after its checkpoint.
-    if (this.pendingChars >= WRITE_AFTER_CHARS) this.write();
+    if (this.buffered + line.length * MAX_BYTES_PER_CHAR > BUFFER_BYTES) {
+      this.write();
+      if (line.length * MAX_BYTES_PER_CHAR > BUFFER_BYTES) {
+        this.length += writeSync(this.fd, line, this.length);
+        return;
+      }
+    }
+    this.buffered += this.buffer.write(line, this.buffered, 'utf8');
   }
 
   /** Writes buffered rows durably; returns the file's length for the checkpoint. */
@@ -49,12 +54,10 @@ export class CsvJournal {
   }
 
   private write(): void {
-    if (this.pending.length === 0) return;
-    const chunk = this.pending.join('');
-    writeSync(this.fd, chunk, this.length);
-    this.length += Buffer.byteLength(chunk);
-    this.pending = [];
-    this.pendingChars = 0;
+    let offset = 0;
+    while (offset < this.buffered) offset += writeSync(this.fd, this.buffer, offset, this.buffered - offset, this.length + offset);
+    this.length += this.buffered;
+    this.buffered = 0;
   }
 
   close(): void {

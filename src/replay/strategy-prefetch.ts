@@ -47,18 +47,18 @@ export interface FromWorker {
 export interface RiskStatSlots {
   readonly window: number;
   readonly slots: number;
+  readonly means: Float64Array;
   readonly sumSquares: Float64Array;
   readonly observed: Int32Array;
-  readonly centred: Float64Array;
 }
 
 /** Session `session`'s slot as the arrays `computeWindowStats` fills. */
 export function riskSlot(ring: RiskStatSlots, session: number, names: number): WindowStatArrays {
   const slot = session % ring.slots;
   return {
+    means: ring.means.subarray(slot * names, (slot + 1) * names),
     sumSquares: ring.sumSquares.subarray(slot * names, (slot + 1) * names),
     observed: ring.observed.subarray(slot * names, (slot + 1) * names),
-    centred: ring.centred.subarray(slot * names * ring.window, (slot + 1) * names * ring.window),
   };
 }
 
@@ -81,9 +81,9 @@ function riskStatSlots(window: number, names: number): RiskStatSlots {
   return {
     window,
     slots,
+    means: new Float64Array(shared(slots * names * 8)),
     sumSquares: new Float64Array(shared(slots * names * 8)),
     observed: new Int32Array(shared(slots * names * 4)),
-    centred: new Float64Array(shared(slots * names * window * 8)),
   };
 }
 

@@ -39,50 +39,62 @@ export function bookReturnProfile(returns: Float64Array, sessions: number, weigh
     if (stats.observed[i]! < THIN_HISTORY_SHARE * sessions) thinHistoryNames++;
     ownVarianceTerm += (weights[i]! * weights[i]! * stats.sumSquares[i]!) / (sessions - 1);
   }
-  return { demeanedReturns: bookSeries(stats.centred, sessions, weights, held), ownVarianceTerm, thinHistoryNames };
+  return { demeanedReturns: bookSeries(stats.window, stats.means, weights, held), ownVarianceTerm, thinHistoryNames };
 }
 
 /**
- * p_t = Σ_k w_k·x_tk over the held names, each p_t adding its terms in held-name order (exactly a
- * row-by-row pass), read name by name over contiguous series, four names per sweep so p is loaded
- * and stored a quarter as often. A missing return is stored as 0, and adding w·0 leaves p_t
- * unchanged (p_t starts at +0 and a sum never turns into −0).
+ * p_t = Σ_k w_k·(x_tk − mean_k) over the held names, a missing return counting as its name's
+ * mean; each p_t adds its terms in held-name order (exactly a row-by-row pass), read name by name
+ * over contiguous series, four names per sweep so p is loaded and stored a quarter as often.
+ * A missing return adds w·0, which leaves p_t unchanged (p_t starts at +0 and a sum never turns
+ * into −0).
  */
-function bookSeries(centred: Float64Array, sessions: number, weights: Float64Array, held: Int32Array): Float64Array {
+function bookSeries({ values, stride, start, sessions }: NameMajorWindow, means: Float64Array, weights: Float64Array, held: Int32Array): Float64Array {
   const p = new Float64Array(sessions);
   let k = 0;
   for (; k + 3 < held.length; k += 4) {
-    const a = held[k]! * sessions;
-    const b = held[k + 1]! * sessions;
-    const c = held[k + 2]! * sessions;
-    const d = held[k + 3]! * sessions;
+    const a = held[k]! * stride + start;
+    const b = held[k + 1]! * stride + start;
+    const c = held[k + 2]! * stride + start;
+    const d = held[k + 3]! * stride + start;
     const wa = weights[held[k]!]!;
     const wb = weights[held[k + 1]!]!;
     const wc = weights[held[k + 2]!]!;
     const wd = weights[held[k + 3]!]!;
+    const ma = means[held[k]!]!;
+    const mb = means[held[k + 1]!]!;
+    const mc = means[held[k + 2]!]!;
+    const md = means[held[k + 3]!]!;
     for (let t = 0; t < sessions; t++) {
+      const ra = values[a + t]!;
+      const rb = values[b + t]!;
+      const rc = values[c + t]!;
+      const rd = values[d + t]!;
       let sum = p[t]!;
-      sum += wa * centred[a + t]!;
-      sum += wb * centred[b + t]!;
-      sum += wc * centred[c + t]!;
-      sum += wd * centred[d + t]!;
+      sum += wa * (Number.isNaN(ra) ? 0 : ra - ma);
+      sum += wb * (Number.isNaN(rb) ? 0 : rb - mb);
+      sum += wc * (Number.isNaN(rc) ? 0 : rc - mc);
+      sum += wd * (Number.isNaN(rd) ? 0 : rd - md);
       p[t] = sum;
     }
   }
   for (; k < held.length; k++) {
-    const column = held[k]! * sessions;
+    const first = held[k]! * stride + start;
     const w = weights[held[k]!]!;
-    for (let t = 0; t < sessions; t++) p[t] = p[t]! + w * centred[column + t]!;
+    const mean = means[held[k]!]!;
+    for (let t = 0; t < sessions; t++) {
+      const r = values[first + t]!;
+      p[t] = p[t]! + w * (Number.isNaN(r) ? 0 : r - mean);
+    }
   }
   return p;
 }
 
-/** Per name over a window: Σ(r − mean)² of the observed returns, how many were observed, and the centred returns. */
+/** Per name over a window: the mean of its observed returns, Σ(r − mean)² over them, and how many were observed. */
 export interface WindowStatArrays {
+  readonly means: Float64Array;
   readonly sumSquares: Float64Array;
   readonly observed: Int32Array;
-  /** r − mean, name i's window at i·sessions, oldest first; 0 where the return is missing. */
-  readonly centred: Float64Array;
 }
 
 interface WindowStats extends WindowStatArrays {
@@ -95,20 +107,15 @@ interface WindowStats extends WindowStatArrays {
  * The per-name statistics do not depend on the book, and replay sizes several books against the
  * same session's window: they are kept for the latest window and filled in for each name the
  * first time a book holds it, so names no book holds cost nothing — or adopted whole from
- * replay's strategy worker, which computes them ahead (`adoptWindowStats`). A new window reuses
- * the scratch arrays instead of allocating megabytes per session (never adopted ones).
+ * replay's strategy worker, which computes them ahead (`adoptWindowStats`).
  */
 let latestStats: WindowStats | null = null;
-let scratch: WindowStatArrays | null = null;
 
 function windowStats(window: NameMajorWindow, held: Int32Array): WindowStats {
-  const { sessions, names } = window;
+  const { names } = window;
   let stats = latestStats;
   if (stats?.window !== window) {
-    if (scratch?.observed.length !== names || scratch.centred.length !== sessions * names) {
-      scratch = { sumSquares: new Float64Array(names), observed: new Int32Array(names), centred: new Float64Array(sessions * names) };
-    }
-    stats = { window, ...scratch, ready: new Uint8Array(names) };
+    stats = { window, means: new Float64Array(names), sumSquares: new Float64Array(names), observed: new Int32Array(names), ready: new Uint8Array(names) };
     latestStats = stats;
   }
   for (let k = 0; k < held.length; k++) {
@@ -131,7 +138,7 @@ export function adoptWindowStats(returns: Float64Array, sessions: number, names:
   latestStats = { window: sharedNameMajor(returns, sessions, names), ...computed, ready: new Uint8Array(names).fill(1) };
 }
 
-function fillNameStats({ values, stride, start, sessions }: NameMajorWindow, i: number, { sumSquares, observed, centred }: WindowStatArrays): void {
+function fillNameStats({ values, stride, start, sessions }: NameMajorWindow, i: number, { means, sumSquares, observed }: WindowStatArrays): void {
   const first = i * stride + start;
   let sum = 0;
   let count = 0;
@@ -143,13 +150,12 @@ function fillNameStats({ values, stride, start, sessions }: NameMajorWindow, i: 
   }
   const mean = count > 0 ? sum / count : 0;
   let squares = 0;
-  const column = i * sessions;
   for (let t = 0; t < sessions; t++) {
     const r = values[first + t]!;
-    const x = Number.isNaN(r) ? 0 : r - mean;
-    squares += x * x;
-    centred[column + t] = x;
+    if (Number.isNaN(r)) continue;
+    squares += (r - mean) * (r - mean);
   }
+  means[i] = mean;
   sumSquares[i] = squares;
   observed[i] = count;
 }
