@@ -15,6 +15,11 @@ function formatCell(value: string | number | null): string {
   if (value === null) return '';
   // A number's text never holds a quote, comma or line break.
   if (typeof value === 'number') return String(value);
+  return csvCell(value);
+}
+
+/** A text cell as a CSV field: quoted, with its quotes doubled, only when it must be. */
+export function csvCell(value: string): string {
   return needsQuotes(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
