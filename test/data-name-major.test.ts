@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nameMajor, sharedNameMajor, type NameMajorWindow } from '../src/data/name-major.js';
+import { adoptNameMajor, gapFree, lastGaps, nameMajor, nameMajorOfWhole, sharedNameMajor, type NameMajorWindow } from '../src/data/name-major.js';
 
 /** Name i's window read through the shared layout. */
 function series(window: NameMajorWindow, i: number): number[] {
@@ -44,5 +44,34 @@ describe('name-major windows', () => {
 
   it('refuses a block of the wrong size', () => {
     expect(() => sharedNameMajor(panel.subarray(0, 7), 2, 3)).toThrow(RangeError);
+  });
+
+  it('knows which windows hold only finite values', () => {
+    // 6 sessions × 2 names: name 0 has a NaN at session 1, name 1 an Infinity at session 4.
+    const gappy = Float64Array.from({ length: 12 }, (_, cell) => (cell === 2 ? Number.NaN : cell === 9 ? Number.POSITIVE_INFINITY : cell));
+    expect(Array.from(lastGaps(nameMajor(gappy, 6, 2), 6))).toEqual([-1, 1, 1, 1, 1, 1, -1, -1, -1, -1, 4, 4]);
+    const gapFreeNames = (from: number, sessions: number) => {
+      const window = sharedNameMajor(gappy.subarray(from * 2, (from + sessions) * 2), sessions, 2);
+      return [0, 1].map((i) => gapFree(window, i));
+    };
+    expect(gapFreeNames(0, 1)).toEqual([true, true]);
+    expect(gapFreeNames(0, 2)).toEqual([false, true]);
+    expect(gapFreeNames(2, 2)).toEqual([true, true]);
+    expect(gapFreeNames(2, 3)).toEqual([true, false]);
+    expect(gapFreeNames(5, 1)).toEqual([true, true]);
+    // A copied block has its own index.
+    const copied = sharedNameMajor(gappy.subarray(1, 7), 3, 2);
+    expect([gapFree(copied, 0), gapFree(copied, 1)]).toEqual([true, false]);
+  });
+
+  it('adopts a copy and gap index made elsewhere, checking they fit the array', () => {
+    const source = Float64Array.from({ length: 12 }, (_, cell) => (cell === 3 ? Number.NaN : cell));
+    const whole = nameMajorOfWhole(source, 3);
+    const other = new Float64Array(source); // the same values in another buffer, as another thread sees them
+    adoptNameMajor(other, 3, whole);
+    const window = sharedNameMajor(other.subarray(3, 9), 2, 3);
+    expect(window.values).toBe(whole.values);
+    expect([0, 1, 2].map((i) => gapFree(window, i))).toEqual([false, true, true]);
+    expect(() => adoptNameMajor(new Float64Array(9), 3, whole)).toThrow(RangeError);
   });
 });

@@ -28,10 +28,34 @@ export interface NameMajorWindow {
    * The array may hold other sessions around the window (a whole panel): read only inside it.
    */
   readonly values: Float64Array;
+  /** Laid out as `values`: the row of the latest non-finite value at or before each cell, −1 for none (see `lastGaps`). */
+  readonly lastGap: Int32Array;
   readonly stride: number;
   readonly start: number;
   readonly sessions: number;
   readonly names: number;
+}
+
+/**
+ * Whether name i's window holds only finite values. Most windows do (a name's gaps are the
+ * sessions before it lists and after it delists), and a loop that need not test each value for a
+ * gap runs about a third faster in the hot statistics.
+ */
+export function gapFree(window: NameMajorWindow, i: number): boolean {
+  return window.lastGap[i * window.stride + window.start + window.sessions - 1]! < window.start;
+}
+
+/** For name-major `values` (`rows` per name): per cell, the row of the latest non-finite value at or before it in its name's series, −1 for none. */
+export function lastGaps(values: Float64Array, rows: number, into?: Int32Array): Int32Array {
+  const out = into?.length === values.length ? into : new Int32Array(values.length);
+  for (let first = 0; first < values.length; first += rows) {
+    let last = -1;
+    for (let t = 0; t < rows; t++) {
+      if (!Number.isFinite(values[first + t]!)) last = t;
+      out[first + t] = last;
+    }
+  }
+  return out;
 }
 
 /**
@@ -47,13 +71,14 @@ export function sharedNameMajor(block: Float64Array, sessions: number, names: nu
   const rowBytes = names * Float64Array.BYTES_PER_ELEMENT;
   const buffer = block.buffer;
   if (names === 0 || block.byteOffset % rowBytes !== 0 || buffer.byteLength % rowBytes !== 0) {
-    return { values: nameMajor(block, sessions, names), stride: sessions, start: 0, sessions, names };
+    const values = nameMajor(block, sessions, names);
+    return { values, lastGap: lastGaps(values, sessions), stride: sessions, start: 0, sessions, names };
   }
   const whole = transposedWhole(buffer, names);
   const start = block.byteOffset / rowBytes;
   let window = whole.latest.get(sessions);
   if (window?.start !== start) {
-    window = { values: whole.values, stride: whole.rows, start, sessions, names };
+    window = { values: whole.values, lastGap: whole.lastGap, stride: whole.rows, start, sessions, names };
     whole.latest.set(sessions, window);
   }
   return window;
@@ -64,31 +89,40 @@ function transposedWhole(buffer: ArrayBufferLike, names: number): TransposedBuff
   if (whole?.names !== names) {
     const rows = buffer.byteLength / (names * Float64Array.BYTES_PER_ELEMENT);
     const source = new Float64Array(buffer);
-    const into = buffer instanceof SharedArrayBuffer ? new Float64Array(new SharedArrayBuffer(buffer.byteLength)) : undefined;
-    whole = { names, rows, values: nameMajor(source, rows, names, into), latest: new Map() };
+    const shared = buffer instanceof SharedArrayBuffer;
+    const values = nameMajor(source, rows, names, shared ? new Float64Array(new SharedArrayBuffer(buffer.byteLength)) : undefined);
+    const lastGap = lastGaps(values, rows, shared ? new Int32Array(new SharedArrayBuffer(values.length * Int32Array.BYTES_PER_ELEMENT)) : undefined);
+    whole = { names, rows, values, lastGap, latest: new Map() };
     transposed.set(buffer, whole);
   }
   return whole;
+}
+
+/** The name-major copy of a whole row-major array and its gap index, as `sharedNameMajor` reads windows of them. */
+export interface WholeNameMajor {
+  readonly values: Float64Array;
+  readonly lastGap: Int32Array;
 }
 
 /**
  * The name-major copy of the whole row-major array `values` (`names` wide) that `sharedNameMajor`
  * reads its windows from; in shared memory when `values` is, so another thread can adopt it.
  */
-export function nameMajorOfWhole(values: Float64Array, names: number): Float64Array {
-  return transposedWhole(values.buffer, names).values;
+export function nameMajorOfWhole(values: Float64Array, names: number): WholeNameMajor {
+  const { values: transposedValues, lastGap } = transposedWhole(values.buffer, names);
+  return { values: transposedValues, lastGap };
 }
 
-/** Uses `transposedValues` — `nameMajorOfWhole(values, names)` computed by another thread — for `values`. */
-export function adoptNameMajor(values: Float64Array, names: number, transposedValues: Float64Array): void {
-  if (transposedValues.length !== values.buffer.byteLength / Float64Array.BYTES_PER_ELEMENT) throw new RangeError('transposed copy does not match the array');
-  transposed.set(values.buffer, { names, rows: transposedValues.length / names, values: transposedValues, latest: new Map() });
+/** Uses `whole` — `nameMajorOfWhole(values, names)` computed by another thread — for `values`. */
+export function adoptNameMajor(values: Float64Array, names: number, whole: WholeNameMajor): void {
+  const cells = values.buffer.byteLength / Float64Array.BYTES_PER_ELEMENT;
+  if (whole.values.length !== cells || whole.lastGap.length !== cells) throw new RangeError('transposed copy does not match the array');
+  transposed.set(values.buffer, { names, rows: cells / names, ...whole, latest: new Map() });
 }
 
-interface TransposedBuffer {
+interface TransposedBuffer extends WholeNameMajor {
   readonly names: number;
   readonly rows: number;
-  readonly values: Float64Array;
   /** The latest window of each length handed out. */
   readonly latest: Map<number, NameMajorWindow>;
 }

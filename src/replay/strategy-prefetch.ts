@@ -7,7 +7,7 @@ import { XnysCalendar } from '../calendar/xnys.js';
 import { jsonEqual, type JsonValue } from '../core/json.js';
 import type { Logger } from '../core/log.js';
 import type { MarketPanelParts } from '../data/market-panel.js';
-import { nameMajorOfWhole } from '../data/name-major.js';
+import { nameMajorOfWhole, type WholeNameMajor } from '../data/name-major.js';
 import { returnsOf } from '../data/point-in-time.js';
 import type { MarketPanel, PointInTimeMarket } from '../data/panel.js';
 import type { SharedStrategyOutputs, StateMatch } from '../engine/shared-outputs.js';
@@ -66,7 +66,7 @@ export interface StrategyWorkerData {
   readonly panel: MarketPanelParts;
   /** The panel's daily returns and their name-major copy, in shared memory: computed once, read by both threads. */
   readonly returns: Float64Array;
-  readonly returnsByName: Float64Array;
+  readonly returnsByName: WholeNameMajor;
   readonly risk: RiskStatSlots;
   readonly strategies: readonly Omit<LoadedStrategy, 'definition'>[];
   readonly logLevel: string;

@@ -1,5 +1,5 @@
 import { DataError } from '../core/errors.js';
-import { sharedNameMajor, type NameMajorWindow } from '../data/name-major.js';
+import { gapFree, sharedNameMajor, type NameMajorWindow } from '../data/name-major.js';
 import type { PointInTimeMarket } from '../data/panel.js';
 
 export const TRADING_DAYS_PER_YEAR = 252;
@@ -47,24 +47,40 @@ export function bookReturnProfile(returns: Float64Array, sessions: number, weigh
  * mean; each p_t adds its terms in held-name order (exactly a row-by-row pass), read name by name
  * over contiguous series, four names per sweep so p is loaded and stored a quarter as often.
  * A missing return adds w·0, which leaves p_t unchanged (p_t starts at +0 and a sum never turns
- * into −0).
+ * into −0), so a sweep over four gap-free windows can skip the test and add the same terms.
  */
-function bookSeries({ values, stride, start, sessions }: NameMajorWindow, means: Float64Array, weights: Float64Array, held: Int32Array): Float64Array {
+function bookSeries(window: NameMajorWindow, means: Float64Array, weights: Float64Array, held: Int32Array): Float64Array {
+  const { values, stride, start, sessions } = window;
   const p = new Float64Array(sessions);
   let k = 0;
   for (; k + 3 < held.length; k += 4) {
-    const a = held[k]! * stride + start;
-    const b = held[k + 1]! * stride + start;
-    const c = held[k + 2]! * stride + start;
-    const d = held[k + 3]! * stride + start;
-    const wa = weights[held[k]!]!;
-    const wb = weights[held[k + 1]!]!;
-    const wc = weights[held[k + 2]!]!;
-    const wd = weights[held[k + 3]!]!;
-    const ma = means[held[k]!]!;
-    const mb = means[held[k + 1]!]!;
-    const mc = means[held[k + 2]!]!;
-    const md = means[held[k + 3]!]!;
+    const ia = held[k]!;
+    const ib = held[k + 1]!;
+    const ic = held[k + 2]!;
+    const id = held[k + 3]!;
+    const a = ia * stride + start;
+    const b = ib * stride + start;
+    const c = ic * stride + start;
+    const d = id * stride + start;
+    const wa = weights[ia]!;
+    const wb = weights[ib]!;
+    const wc = weights[ic]!;
+    const wd = weights[id]!;
+    const ma = means[ia]!;
+    const mb = means[ib]!;
+    const mc = means[ic]!;
+    const md = means[id]!;
+    if (gapFree(window, ia) && gapFree(window, ib) && gapFree(window, ic) && gapFree(window, id)) {
+      for (let t = 0; t < sessions; t++) {
+        let sum = p[t]!;
+        sum += wa * (values[a + t]! - ma);
+        sum += wb * (values[b + t]! - mb);
+        sum += wc * (values[c + t]! - mc);
+        sum += wd * (values[d + t]! - md);
+        p[t] = sum;
+      }
+      continue;
+    }
     for (let t = 0; t < sessions; t++) {
       const ra = values[a + t]!;
       const rb = values[b + t]!;
@@ -138,24 +154,34 @@ export function adoptWindowStats(returns: Float64Array, sessions: number, names:
   latestStats = { window: sharedNameMajor(returns, sessions, names), ...computed, ready: new Uint8Array(names).fill(1) };
 }
 
-function fillNameStats({ values, stride, start, sessions }: NameMajorWindow, i: number, { means, sumSquares, observed }: WindowStatArrays): void {
+function fillNameStats(window: NameMajorWindow, i: number, { means, sumSquares, observed }: WindowStatArrays): void {
+  const { values, stride, start, sessions } = window;
   const first = i * stride + start;
+  const end = first + sessions;
   let sum = 0;
-  let count = 0;
-  for (let t = 0; t < sessions; t++) {
-    const r = values[first + t]!;
-    if (Number.isNaN(r)) continue;
-    sum += r;
-    count++;
-  }
-  const mean = count > 0 ? sum / count : 0;
   let squares = 0;
-  for (let t = 0; t < sessions; t++) {
-    const r = values[first + t]!;
-    if (Number.isNaN(r)) continue;
-    squares += (r - mean) * (r - mean);
+  let count = sessions;
+  if (gapFree(window, i)) {
+    for (let cell = first; cell < end; cell++) sum += values[cell]!;
+    const mean = sum / sessions;
+    for (let cell = first; cell < end; cell++) squares += (values[cell]! - mean) * (values[cell]! - mean);
+    means[i] = mean;
+  } else {
+    count = 0;
+    for (let cell = first; cell < end; cell++) {
+      const r = values[cell]!;
+      if (Number.isNaN(r)) continue;
+      sum += r;
+      count++;
+    }
+    const mean = count > 0 ? sum / count : 0;
+    for (let cell = first; cell < end; cell++) {
+      const r = values[cell]!;
+      if (Number.isNaN(r)) continue;
+      squares += (r - mean) * (r - mean);
+    }
+    means[i] = mean;
   }
-  means[i] = mean;
   sumSquares[i] = squares;
   observed[i] = count;
 }

@@ -1,5 +1,5 @@
 import { DataError } from '../core/errors.js';
-import { sharedNameMajor } from '../data/name-major.js';
+import { gapFree, sharedNameMajor } from '../data/name-major.js';
 import type { PointInTimeMarket } from '../data/panel.js';
 
 /** Trailing daily returns ending at D: `sessions × names`, row-major, row 0 oldest, NaN where missing. */
@@ -42,7 +42,8 @@ export interface ColumnMoments {
  */
 export function columnMoments(window: ReturnsWindow): ColumnMoments {
   const { sessions, names } = window;
-  const { values: series, stride, start } = sharedNameMajor(window.returns, sessions, names);
+  const byName = sharedNameMajor(window.returns, sessions, names);
+  const { values: series, stride, start } = byName;
   const observations = new Int32Array(names);
   const means = new Float64Array(names);
   const sumSquares = new Float64Array(names);
@@ -50,20 +51,27 @@ export function columnMoments(window: ReturnsWindow): ColumnMoments {
   for (let i = 0; i < names; i++) {
     const first = i * stride + start;
     const end = first + sessions;
+    // A gap-free window (most are) adds the same terms without testing each return.
+    const complete = gapFree(byName, i);
     let count = 0;
     let sum = 0;
-    for (let cell = first; cell < end; cell++) {
-      const r = series[cell]!;
-      if (!Number.isFinite(r)) continue;
-      sum += r;
-      count++;
+    if (complete) {
+      for (let cell = first; cell < end; cell++) sum += series[cell]!;
+      count = sessions;
+    } else {
+      for (let cell = first; cell < end; cell++) {
+        const r = series[cell]!;
+        if (!Number.isFinite(r)) continue;
+        sum += r;
+        count++;
+      }
     }
     const mean = count > 0 ? sum / count : Number.NaN;
     let squares = 0;
     let fourthPowers = 0;
     for (let cell = first; cell < end; cell++) {
       const r = series[cell]!;
-      if (!Number.isFinite(r)) continue;
+      if (!complete && !Number.isFinite(r)) continue;
       const squared = (r - mean) * (r - mean);
       squares += squared;
       fourthPowers += squared * squared;
