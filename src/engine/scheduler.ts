@@ -16,9 +16,28 @@ export interface DueDecision {
  * or when forced (a manual `kairos rebalance`). Otherwise its last signal is held.
  */
 export function decideDue(rule: ScheduleRule, calendar: TradingCalendar, date: IsoDate, state: StrategyState | null, forced: boolean): DueDecision {
-  const nextRebalance = nextRebalanceAfter(rule, calendar, date);
+  const { nextRebalance, scheduled } = scheduleOn(rule, calendar, date);
   if (forced) return { due: true, reason: 'forced', nextRebalance };
-  if (isRebalanceDay(rule, calendar, date)) return { due: true, reason: 'scheduled', nextRebalance };
+  if (scheduled) return { due: true, reason: 'scheduled', nextRebalance };
   if (state === null || state.lastRebalance === null) return { due: true, reason: 'first_run', nextRebalance };
   return { due: false, reason: 'not_due', nextRebalance };
+}
+
+interface ScheduleDay {
+  readonly calendar: TradingCalendar;
+  readonly date: IsoDate;
+  readonly scheduled: boolean;
+  readonly nextRebalance: IsoDate;
+}
+
+/** Each rule's latest day looked up: replay asks the same rule about the same session once per book. */
+const latestDay = new WeakMap<ScheduleRule, ScheduleDay>();
+
+function scheduleOn(rule: ScheduleRule, calendar: TradingCalendar, date: IsoDate): ScheduleDay {
+  let day = latestDay.get(rule);
+  if (day?.date !== date || day.calendar !== calendar) {
+    day = { calendar, date, nextRebalance: nextRebalanceAfter(rule, calendar, date), scheduled: isRebalanceDay(rule, calendar, date) };
+    latestDay.set(rule, day);
+  }
+  return day;
 }

@@ -123,6 +123,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
     for (let d = startIndex; d <= lastIndex; d++) {
       const date = panel.dates[d]!;
       const market = pointInTime(panel, date);
+      priceTexts.clear();
       await prefetch?.offer(d, market, sharedOutputs);
       const critical = hasCritical(preRebalanceChecks(date, { sep_base_latest: date, feat_matrix_latest: date, regime_latest: null }, market, config.validation));
       for (const book of books) {
@@ -320,13 +321,29 @@ function writePositions(journal: CsvJournal, book: Book, closes: Float64Array, d
     const shares = ledger.shares[i]!;
     if (shares === 0) continue;
     const price = Number.isFinite(closes[i]!) ? closes[i]! : ledger.lastPrice[i]!;
-    journal.append([date, book.name, ledger.tickers[i]!, shares, String(price), fixed(shares * price, 2), fixed((shares * price) / equity, 6)]);
+    journal.append([date, book.name, ledger.tickers[i]!, shares, priceText(price), fixed(shares * price, 2), fixed((shares * price) / equity, 6)]);
   }
   journal.append([date, book.name, 'CASH', fixed(ledger.cash, 2), '1', fixed(ledger.cash, 2), fixed(ledger.cash / equity, 6)]);
 }
 
+/**
+ * Prices as the journals write them (shortest round-trip text), kept for the current session: the
+ * books fill and hold the same names at the same prices, and formatting a double costs more than
+ * looking it up.
+ */
+const priceTexts = new Map<number, string>();
+
+function priceText(price: number): string {
+  let text = priceTexts.get(price);
+  if (text === undefined) {
+    text = String(price);
+    priceTexts.set(price, text);
+  }
+  return text;
+}
+
 function tradeRow(f: Fill): (string | number)[] {
-  return [f.date, f.book, f.ticker, f.side, f.shares, String(f.reference_price), fixed(f.fill_price, 6), fixed(f.notional, 2), fixed(f.commission, 2), fixed(f.spread_cost, 2), fixed(f.impact_cost, 2), fixed(f.total_cost, 2), f.reason];
+  return [f.date, f.book, f.ticker, f.side, f.shares, priceText(f.reference_price), fixed(f.fill_price, 6), fixed(f.notional, 2), fixed(f.commission, 2), fixed(f.spread_cost, 2), fixed(f.impact_cost, 2), fixed(f.total_cost, 2), f.reason];
 }
 
 const checkpointSchema = z.object({
