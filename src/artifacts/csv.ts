@@ -37,43 +37,12 @@ const COMMA = 0x2c;
 const NEWLINE = 0x0a;
 const RETURN = 0x0d;
 
-/** Fixed decimals without "-0.000" noise, so artifacts compare byte for byte: `value.toFixed(decimals)`, less a lone minus. */
+/** Fixed decimals without "-0.000" noise, so artifacts compare byte for byte. */
 export function fixed(value: number, decimals: number): string {
   if (!Number.isFinite(value)) return '';
-  const fast = fixedByScaling(value, decimals);
-  if (fast !== null) return fast;
   const text = value.toFixed(decimals);
   // Only a negative value that rounds to zero needs the pattern test; it is rare among fills.
   return text.startsWith('-0') && /^-0\.?0*$/.test(text) ? text.slice(1) : text;
-}
-
-const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
-/** Integers and half-integers are exact doubles below this. */
-const SCALED_LIMIT = 2 ** 39;
-
-/**
- * `toFixed` by scaling to an integer, which is what replay's millions of cells need and several
- * times faster. toFixed rounds the exact decimal value of the double, |value| × 10^d; its rounded
- * product lands on the same side of every half-integer (rounding is monotone and the half-integers
- * are exact here), so rounding it gives the same integer — except when it lands on a half itself,
- * where the exact product may lie either side. Null (use toFixed) then, for large values, and for
- * more than 9 decimals.
- */
-function fixedByScaling(value: number, decimals: number): string | null {
-  const scale = POWERS_OF_TEN[decimals];
-  if (scale === undefined) return null;
-  const scaled = Math.abs(value) * scale;
-  if (!(scaled < SCALED_LIMIT)) return null;
-  const whole = Math.floor(scaled);
-  const fraction = scaled - whole;
-  if (fraction === 0.5) return null;
-  const rounded = fraction > 0.5 ? whole + 1 : whole;
-  let digits = String(rounded);
-  if (decimals > 0) {
-    if (digits.length <= decimals) digits = '0'.repeat(decimals + 1 - digits.length) + digits;
-    digits = `${digits.slice(0, digits.length - decimals)}.${digits.slice(digits.length - decimals)}`;
-  }
-  return value < 0 && rounded !== 0 ? `-${digits}` : digits;
 }
 
 /** Round for JSON output (deterministic, no float tails like 0.30000000000000004). */

@@ -12,14 +12,14 @@ import { currentWeights, type TradeRow } from '../trading/trades.js';
 import { defaultStages, type PipelineStages } from './stages.js';
 import { annualisedSharpe } from '../analytics/returns.js';
 import { tickerIndexOf } from '../data/ticker-index.js';
-import { denseSignal, signalMap, signalRecord } from './sleeve-vectors.js';
+import { attachedDenseTargets, denseSignal, signalMap, signalRecord } from './sleeve-vectors.js';
 import { positionsFromShares, sharesVector } from '../trading/holdings.js';
 import { DataError } from '../core/errors.js';
 import { EventBus, type SignalEvent } from './bus.js';
 import { decideDue, type DueDecision, type DueReason } from './scheduler.js';
 import { equalAllocations, fixedAllocations, netSleeves, sharpeAllocations, type SleeveAllocation } from './aggregator.js';
 import type { LoadedStrategy } from './strategy-loader.js';
-import type { SleeveTarget, StrategyContext } from './strategy.js';
+import type { SleeveTarget, StrategyContext, StrategyOutput } from './strategy.js';
 import type { SharedStrategyOutputs } from './shared-outputs.js';
 
 export interface SessionInputs {
@@ -115,7 +115,10 @@ export async function runSession(inputs: SessionInputs, stages: PipelineStages =
       reason: info.reason,
       allocation: allocations.get(event.strategyId)!,
       weights: event.weights,
-      targets: event.targets,
+      // Read by the run's artifacts; a replay never reads them, and sorting them per book and session would be waste.
+      get targets() {
+        return event.targets;
+      },
       lastRebalance: info.lastRebalance,
       nextRebalance: info.nextRebalance,
       notes: event.notes,
@@ -248,14 +251,16 @@ async function freshSignal(strategy: LoadedStrategy, state: StrategyState | null
   try {
     const compute = () => strategy.definition.rebalance(strategyContext(strategy, date, market, state, inputs.calendar, log));
     const output = await (inputs.sharedOutputs ? inputs.sharedOutputs.output(strategy.id, market, state, compute) : compute());
-    const weights = densify(output.targets, market.tickers, strategy.id);
+    const weights = densify(output, market.tickers, strategy.id);
     return {
       topic: `signals.${strategy.id}`,
       strategyId: strategy.id,
       date,
       status: 'rebalanced',
       weights,
-      targets: byTicker(output.targets),
+      get targets() {
+        return byTicker(output.targets);
+      },
       notes: output.notes ?? [],
       strategyState: output.state ?? null,
     };
@@ -317,7 +322,10 @@ function heldSignal(strategyId: string, state: StrategyState | null, market: Poi
 }
 
 /** A strategy's targets as a dense vector; a NaN, unknown or duplicate name fails that strategy. */
-function densify(targets: readonly SleeveTarget[], tickers: readonly string[], strategyId: string): Float64Array {
+function densify(output: StrategyOutput, tickers: readonly string[], strategyId: string): Float64Array {
+  const attached = attachedDenseTargets(output, tickers);
+  if (attached) return attached;
+  const targets = output.targets;
   const cached = densified.get(targets);
   if (cached?.tickers === tickers) return cached.weights;
   const weights = validatedDense(targets, tickers, strategyId);

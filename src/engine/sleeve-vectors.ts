@@ -66,3 +66,20 @@ export function nonZeroIndices(weights: Float64Array): Int32Array {
   for (let i = 0, k = 0; i < weights.length; i++) if (weights[i] !== 0) held[k++] = i;
   return held;
 }
+
+const denseByOutput = new WeakMap<object, { tickers: readonly string[]; weights: Float64Array }>();
+
+/**
+ * Declares `weights` (aligned with `tickers`) the checked dense form of `output`'s targets: every
+ * weight finite, no ticker twice. Replay's strategy worker sends targets as columns, and the books
+ * then need no target object to build their vectors.
+ */
+export function attachDenseTargets(output: object, tickers: readonly string[], weights: Float64Array): void {
+  denseByOutput.set(output, { tickers, weights });
+}
+
+/** The dense targets attached to `output` for `tickers`, if any. */
+export function attachedDenseTargets(output: object, tickers: readonly string[]): Float64Array | undefined {
+  const attached = denseByOutput.get(output);
+  return attached?.tickers === tickers ? attached.weights : undefined;
+}

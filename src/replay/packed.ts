@@ -7,6 +7,7 @@
  */
 import type { SleeveTarget, StrategyOutput } from '../engine/strategy.js';
 import { tickerPositions } from '../data/ticker-index.js';
+import { attachDenseTargets } from '../engine/sleeve-vectors.js';
 
 type MetaValue = string | number | null;
 
@@ -32,12 +33,38 @@ export function packOutput(output: StrategyOutput, tickers: readonly string[]): 
   return { packed, rest, keys: Object.keys(output) };
 }
 
+/**
+ * The output as the strategy returned it. Its targets are built when first read — a replay's
+ * books only need their dense vector, attached here when the columns pass the pipeline's checks
+ * (finite weights, no ticker twice; otherwise the books check the targets and fail the strategy
+ * as they would in-process).
+ */
 export function unpackOutput(message: PackedOutput, tickers: readonly string[]): StrategyOutput {
   if ('raw' in message) return message.raw;
-  const targets = unpackTargets(message.packed, tickers);
+  const { packed } = message;
   const output: Record<string, unknown> = {};
-  for (const key of message.keys) output[key] = key === 'targets' ? targets : message.rest[key as keyof typeof message.rest];
+  let targets: SleeveTarget[] | null = null;
+  for (const key of message.keys) {
+    if (key === 'targets') {
+      Object.defineProperty(output, key, { enumerable: true, configurable: true, get: () => (targets ??= unpackTargets(packed, tickers)) });
+    } else output[key] = message.rest[key as keyof typeof message.rest];
+  }
+  const dense = denseColumns(packed, tickers.length);
+  if (dense) attachDenseTargets(output, tickers, dense);
   return output as unknown as StrategyOutput;
+}
+
+function denseColumns(packed: PackedTargets, size: number): Float64Array | null {
+  const dense = new Float64Array(size);
+  const seen = new Uint8Array(size);
+  for (let k = 0; k < packed.tickers.length; k++) {
+    const i = packed.tickers[k]!;
+    const weight = packed.weights[k]!;
+    if (!Number.isFinite(weight) || seen[i] === 1) return null;
+    seen[i] = 1;
+    dense[i] = weight;
+  }
+  return dense;
 }
 
 const SHAPES = [

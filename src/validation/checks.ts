@@ -84,7 +84,10 @@ function universeAlerts(market: PointInTimeMarket, members: readonly number[], c
 function signalAlerts(market: PointInTimeMarket, members: readonly number[], config: ValidationConfig): Alert[] {
   if (members.length === 0) return [];
   const alpha = market.field('alpha');
-  const values = members.map((i) => alpha[i]!).filter((v) => Number.isFinite(v));
+  let finite = 0;
+  for (const i of members) if (Number.isFinite(alpha[i]!)) finite++;
+  const values = new Float64Array(finite);
+  for (let k = 0, m = 0; m < members.length; m++) if (Number.isFinite(alpha[members[m]!]!)) values[k++] = alpha[members[m]!]!;
   const alerts: Alert[] = [];
   const nullShare = 1 - values.length / members.length;
   if (nullShare > config.max_alpha_null_share) {
@@ -103,7 +106,7 @@ function signalAlerts(market: PointInTimeMarket, members: readonly number[], con
     alerts.push({ severity: 'WARNING', check: 'signal.alpha_std', message: `cross-sectional alpha std ${std.toFixed(4)} < ${config.min_alpha_std}` });
   }
   // Numeric typed-array sort: the values are finite, so the order matches a comparator sort's.
-  const sorted = Float64Array.from(values).sort();
+  const sorted = values.sort();
   const spread = (quantile(sorted, 0.9) - quantile(sorted, 0.1)) / std;
   if (spread < config.min_alpha_spread) {
     alerts.push({ severity: 'WARNING', check: 'signal.alpha_spread', message: `top-bottom alpha spread ${spread.toFixed(2)} std < ${config.min_alpha_spread}` });
@@ -137,9 +140,12 @@ export function regimeName(regime: RegimeLabel): string {
   return `${regime.volRegime}_${regime.trendRegime}`;
 }
 
-function sampleStd(values: readonly number[]): number {
-  const mean = values.reduce((s, v) => s + v, 0) / values.length;
-  const ss = values.reduce((s, v) => s + (v - mean) ** 2, 0);
+function sampleStd(values: Float64Array): number {
+  let sum = 0;
+  for (let k = 0; k < values.length; k++) sum += values[k]!;
+  const mean = sum / values.length;
+  let ss = 0;
+  for (let k = 0; k < values.length; k++) ss += (values[k]! - mean) ** 2;
   return Math.sqrt(ss / (values.length - 1));
 }
 

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { attachedDenseTargets } from '../src/engine/sleeve-vectors.js';
+import type { StrategyOutput } from '../src/engine/strategy.js';
+import { packOutput, unpackOutput } from '../src/replay/packed.js';
+
+const tickers = ['AAA', 'BBB', 'CCC', 'DDD'];
+
+describe('packed strategy outputs', () => {
+  it('unpack to an output equal to the original, with its dense targets attached', () => {
+    const output: StrategyOutput = {
+      targets: [
+        { ticker: 'CCC', weight: -0.25, score: 3, meta: { volatility: 0.3, rank: 4, leg: 'short' } },
+        { ticker: 'AAA', weight: 0.5, score: 1, meta: { volatility: 0.1, rank: 1, leg: 'long' } },
+        { ticker: 'DDD', weight: -0, score: 2, meta: { volatility: 0.2, rank: 2, leg: 'long' } },
+      ],
+      notes: ['n'],
+      state: { k: 1 },
+    };
+    const unpacked = unpackOutput(structuredClone(packOutput(output, tickers)), tickers);
+    expect(Object.keys(unpacked)).toEqual(['targets', 'notes', 'state']);
+    expect(unpacked).toEqual(output);
+    const dense = attachedDenseTargets(unpacked, tickers)!;
+    expect(Array.from(dense)).toEqual([0.5, 0, -0.25, -0]);
+    expect(Object.is(dense[3], -0)).toBe(true);
+    expect(attachedDenseTargets(unpacked, [...tickers])).toBeUndefined(); // another ticker list: not this vector
+  });
+
+  it('attach no vector when the targets would fail the pipeline\'s checks, so the books check them as in-process', () => {
+    const twice: StrategyOutput = { targets: [{ ticker: 'AAA', weight: 0.5 }, { ticker: 'AAA', weight: 0.5 }] };
+    const notFinite: StrategyOutput = { targets: [{ ticker: 'BBB', weight: Number.NaN }] };
+    for (const output of [twice, notFinite]) {
+      const unpacked = unpackOutput(packOutput(output, tickers), tickers);
+      expect(unpacked).toEqual(output);
+      expect(attachedDenseTargets(unpacked, tickers)).toBeUndefined();
+    }
+  });
+});
