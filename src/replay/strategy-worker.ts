@@ -12,11 +12,11 @@ import { createMarketPanel } from '../data/market-panel.js';
 import { adoptNameMajor } from '../data/name-major.js';
 import { adoptReturns, pointInTime } from '../data/point-in-time.js';
 import { stepStrategy } from '../engine/session.js';
-import { signalRecord } from '../engine/sleeve-vectors.js';
+import { nonZeroIndices, signalRecord } from '../engine/sleeve-vectors.js';
 import type { StrategyOutput } from '../engine/strategy.js';
 import { importDefinition, type LoadedStrategy } from '../engine/strategy-loader.js';
 import type { StrategyState } from '../state/store.js';
-import { packOutput, packSignal } from './packed.js';
+import { packOutput, packSignal, type PackedSignal } from './packed.js';
 import { computeWindowStats } from '../risk/volatility.js';
 import { riskSlot, type FromWorker, type PrefetchResult, type StrategyWorkerData, type ToWorker } from './strategy-prefetch.js';
 
@@ -92,6 +92,18 @@ async function pump(): Promise<void> {
   }
 }
 
+const NO_SIGNAL: Readonly<Record<string, number>> = {};
+
+/** The packed form of the sleeve records this worker made: `signalRecord` keeps a vector's non-zero weights in ticker order. */
+const packedSignals = new WeakMap<object, PackedSignal>();
+
+function packedFromWeights(weights: Float64Array): PackedSignal {
+  const held = nonZeroIndices(weights);
+  const values = new Float64Array(held.length);
+  for (let k = 0; k < held.length; k++) values[k] = weights[held[k]!]!;
+  return { tickers: held, weights: values };
+}
+
 async function stepSession(current: Chain): Promise<PrefetchResult[]> {
   const date = panel.dates[current.session]!;
   const market = pointInTime(panel, date);
@@ -102,10 +114,12 @@ async function stepSession(current: Chain): Promise<PrefetchResult[]> {
     const step = await stepStrategy(strategy, state, { date, market, calendar, log, forced: NOT_FORCED });
     const outcome = outcomes.get(strategy.id);
     if (outcome) {
-      const input = { strategyId: strategy.id, custom: state?.custom ?? null, signal: packSignal(state?.signal ?? {}, panel.tickers) };
+      const input = { strategyId: strategy.id, custom: state?.custom ?? null, signal: packedSignals.get(state?.signal ?? NO_SIGNAL) ?? packSignal(state?.signal ?? NO_SIGNAL, panel.tickers) };
       results.push('output' in outcome ? { ...input, output: packOutput(outcome.output, panel.tickers) } : { ...input, error: outcome.error });
     }
-    current.states.set(strategy.id, { lastRebalance: step.lastRebalance, custom: step.custom, signal: signalRecord(step.event.weights, panel.tickers), sleeveReturns: [] });
+    const signal = signalRecord(step.event.weights, panel.tickers);
+    if (!packedSignals.has(signal)) packedSignals.set(signal, packedFromWeights(step.event.weights));
+    current.states.set(strategy.id, { lastRebalance: step.lastRebalance, custom: step.custom, signal, sleeveReturns: [] });
   }
   return results;
 }

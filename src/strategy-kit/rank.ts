@@ -59,7 +59,13 @@ export function rankLongShort(scores: Float64Array, tickers: readonly string[], 
     const rank = rankOf[index]!;
     if (rank === 0) continue;
     const score = scores[index]!;
-    targets.push({ ticker: tickers[index]!, weight: weightOf[index]!, score, meta: { [params.factor]: score, rank, leg: rank <= namesPerLeg ? 'long' : 'short' } });
+    // Assigned in the literal's key order: a computed key in an object literal takes a slow path
+    // per object, and a factor strategy builds a thousand of these every rebalance.
+    const meta: Record<string, number | string> = {};
+    meta[params.factor] = score;
+    meta.rank = rank;
+    meta.leg = rank <= namesPerLeg ? 'long' : 'short';
+    targets.push({ ticker: tickers[index]!, weight: weightOf[index]!, score, meta });
   }
   return { targets, eligible, namesPerLeg };
 }
