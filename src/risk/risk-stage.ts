@@ -18,11 +18,17 @@ export interface BookSectors {
 
 /** Sector ids and caps at D from the config's universe (see `liquidUniverse`). */
 export function deriveBookSectors(market: PointInTimeMarket, config: RiskConfig): BookSectors {
+  // Replay's books share the session's market and risk config: derived once for all of them.
+  if (latestSectors?.market === market && latestSectors.config === config) return latestSectors.sectors;
   const { ids, names } = sectorIndex(market.sectors);
   const universe = liquidUniverse(market, config.sector_universe_min_adv);
   const caps = universeSectorCaps(ids, names.length, universe, config.max_sector_mult, config.max_position);
-  return { sectorIds: ids, sectorNames: names, sectorCaps: caps };
+  const sectors = { sectorIds: ids, sectorNames: names, sectorCaps: caps };
+  latestSectors = { market, config, sectors };
+  return sectors;
 }
+
+let latestSectors: { market: PointInTimeMarket; config: RiskConfig; sectors: BookSectors } | null = null;
 
 export interface RiskStageInput {
   /** Net target weights aligned with `market.tickers`. */
