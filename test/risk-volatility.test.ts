@@ -91,6 +91,26 @@ describe('book volatility', () => {
     expect(bookReturnProfile(returns, 40, weights)).toEqual(own);
   });
 
+  it('computes every name\'s window statistics exactly as a plain two-pass loop, gap-free names four at a time', () => {
+    const names = 11;
+    const sessions = 30;
+    // Names 2 and 9 have gaps (one leading NaN, one in the middle); the rest are complete.
+    const rows = Array.from({ length: sessions }, (_, t) =>
+      Array.from({ length: names }, (_, i) => ((i === 2 && t === 0) || (i === 9 && t === 17) ? Number.NaN : Math.cos(t * 1.7 + i * 0.31) / (40 + i))),
+    );
+    const stats = { means: new Float64Array(names), sumSquares: new Float64Array(names), observed: new Int32Array(names) };
+    computeWindowStats(matrix(rows), sessions, names, stats);
+    for (let i = 0; i < names; i++) {
+      const series = rows.map((row) => row[i]!).filter((r) => !Number.isNaN(r));
+      let sum = 0;
+      for (const r of series) sum += r;
+      const mean = sum / series.length;
+      let squares = 0;
+      for (const r of series) squares += (r - mean) * (r - mean);
+      expect([stats.means[i], stats.sumSquares[i], stats.observed[i]], `name ${i}`).toEqual([mean, squares, series.length]);
+    }
+  });
+
   it('refuses to estimate from a history shorter than the window', () => {
     const market = fakeMarket({ names: [{ ticker: 'A', returns: [0.01, 0.02, 0.03] }] });
     expect(() => estimateBookVol(market, Float64Array.from([1]), 5, 0.3)).toThrow(DataError);

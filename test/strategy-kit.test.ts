@@ -122,6 +122,32 @@ describe('columnMoments', () => {
     expect([moments.sumSquares[1], moments.sumSquares[2], moments.sumFourthPowers[1]]).toEqual([0, 0, 0]);
   });
 
+  it('gives every name exactly what a plain two-pass loop gives, gap-free names four at a time', () => {
+    const sessions = 25;
+    // Eleven names: F (index 5) has an infinite return, I (8) a leading gap, G (6) is constant.
+    const names: FakeName[] = Array.from({ length: 11 }, (_, i) => ({
+      ticker: String.fromCharCode(65 + i),
+      returns: Array.from({ length: sessions }, (_, t) =>
+        i === 5 && t === 9 ? Number.POSITIVE_INFINITY : i === 8 && t < 3 ? Number.NaN : i === 6 ? 0.03 : Math.sin(t * 0.9 + i) / (30 + i),
+      ),
+    }));
+    const moments = columnMoments(trailingReturnsWindow(fakeMarket({ names }), sessions, 'test'));
+    names.forEach((name, i) => {
+      const finite = name.returns!.filter((r) => Number.isFinite(r));
+      let sum = 0;
+      for (const r of finite) sum += r;
+      const mean = sum / finite.length;
+      let squares = 0;
+      let fourth = 0;
+      for (const r of finite) {
+        squares += (r - mean) * (r - mean);
+        fourth += (r - mean) * (r - mean) * ((r - mean) * (r - mean));
+      }
+      const flat = i === 6;
+      expect([moments.observations[i], moments.means[i], moments.sumSquares[i], moments.sumFourthPowers[i]], name.ticker).toEqual([finite.length, mean, flat ? 0 : squares, flat ? 0 : fourth]);
+    });
+  });
+
   it('reads a constant series as flat despite rounding in its mean', () => {
     const market = fakeMarket({ names: [{ ticker: 'PEG', returns: Array.from({ length: 120 }, () => 0.07) }] });
     const moments = columnMoments(trailingReturnsWindow(market, 120, 'test'));

@@ -146,7 +146,60 @@ function windowStats(window: NameMajorWindow, held: Int32Array): WindowStats {
 /** Every name's statistics over the window of `returns` (as `bookReturnProfile` reads it), into `into`. */
 export function computeWindowStats(returns: Float64Array, sessions: number, names: number, into: WindowStatArrays): void {
   const window = sharedNameMajor(returns, sessions, names);
-  for (let i = 0; i < names; i++) fillNameStats(window, i, into);
+  let i = 0;
+  for (; i + 3 < names; i += 4) {
+    if (gapFree(window, i) && gapFree(window, i + 1) && gapFree(window, i + 2) && gapFree(window, i + 3)) fillFourGapFree(window, i, into);
+    else for (let k = i; k < i + 4; k++) fillNameStats(window, k, into);
+  }
+  for (; i < names; i++) fillNameStats(window, i, into);
+}
+
+/**
+ * `fillNameStats` for four gap-free names at once, each summed in its own order exactly as alone:
+ * one name's sums are a chain of dependent additions, and four chains side by side keep the
+ * processor busy while each addition waits for the one before.
+ */
+function fillFourGapFree({ values, stride, start, sessions }: NameMajorWindow, i: number, { means, sumSquares, observed }: WindowStatArrays): void {
+  const a = i * stride + start;
+  const b = a + stride;
+  const c = b + stride;
+  const d = c + stride;
+  let sa = 0;
+  let sb = 0;
+  let sc = 0;
+  let sd = 0;
+  for (let t = 0; t < sessions; t++) {
+    sa += values[a + t]!;
+    sb += values[b + t]!;
+    sc += values[c + t]!;
+    sd += values[d + t]!;
+  }
+  const ma = sa / sessions;
+  const mb = sb / sessions;
+  const mc = sc / sessions;
+  const md = sd / sessions;
+  let qa = 0;
+  let qb = 0;
+  let qc = 0;
+  let qd = 0;
+  for (let t = 0; t < sessions; t++) {
+    qa += (values[a + t]! - ma) * (values[a + t]! - ma);
+    qb += (values[b + t]! - mb) * (values[b + t]! - mb);
+    qc += (values[c + t]! - mc) * (values[c + t]! - mc);
+    qd += (values[d + t]! - md) * (values[d + t]! - md);
+  }
+  means[i] = ma;
+  means[i + 1] = mb;
+  means[i + 2] = mc;
+  means[i + 3] = md;
+  sumSquares[i] = qa;
+  sumSquares[i + 1] = qb;
+  sumSquares[i + 2] = qc;
+  sumSquares[i + 3] = qd;
+  observed[i] = sessions;
+  observed[i + 1] = sessions;
+  observed[i + 2] = sessions;
+  observed[i + 3] = sessions;
 }
 
 /** Statistics another thread computed with `computeWindowStats` for the same window: used instead of computing them here. */
