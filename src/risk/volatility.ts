@@ -1,5 +1,5 @@
 import { DataError } from '../core/errors.js';
-import { gapFree, sharedNameMajor, type NameMajorWindow } from '../data/name-major.js';
+import { gapFree, gapFreeMeansOfFour, sharedNameMajor, type NameMajorWindow } from '../data/name-major.js';
 import type { PointInTimeMarket } from '../data/panel.js';
 
 export const TRADING_DAYS_PER_YEAR = 252;
@@ -159,25 +159,17 @@ export function computeWindowStats(returns: Float64Array, sessions: number, name
  * one name's sums are a chain of dependent additions, and four chains side by side keep the
  * processor busy while each addition waits for the one before.
  */
-function fillFourGapFree({ values, stride, start, sessions }: NameMajorWindow, i: number, { means, sumSquares, observed }: WindowStatArrays): void {
+function fillFourGapFree(window: NameMajorWindow, i: number, { means, sumSquares, observed }: WindowStatArrays): void {
+  const { values, stride, start, sessions } = window;
   const a = i * stride + start;
   const b = a + stride;
   const c = b + stride;
   const d = c + stride;
-  let sa = 0;
-  let sb = 0;
-  let sc = 0;
-  let sd = 0;
-  for (let t = 0; t < sessions; t++) {
-    sa += values[a + t]!;
-    sb += values[b + t]!;
-    sc += values[c + t]!;
-    sd += values[d + t]!;
-  }
-  const ma = sa / sessions;
-  const mb = sb / sessions;
-  const mc = sc / sessions;
-  const md = sd / sessions;
+  gapFreeMeansOfFour(window, i, means);
+  const ma = means[i]!;
+  const mb = means[i + 1]!;
+  const mc = means[i + 2]!;
+  const md = means[i + 3]!;
   let qa = 0;
   let qb = 0;
   let qc = 0;

@@ -1,5 +1,5 @@
 import { DataError } from '../core/errors.js';
-import { gapFree, sharedNameMajor, type NameMajorWindow } from '../data/name-major.js';
+import { gapFree, gapFreeMeansOfFour, sharedNameMajor, type NameMajorWindow } from '../data/name-major.js';
 import type { PointInTimeMarket } from '../data/panel.js';
 
 /** Trailing daily returns ending at D: `sessions × names`, row-major, row 0 oldest, NaN where missing. */
@@ -102,25 +102,17 @@ function storeMoments({ observations, means, sumSquares, sumFourthPowers }: Colu
  * one name's sums are chains of dependent additions, and four side by side keep the processor
  * busy while each addition waits for the one before.
  */
-function fourGapFreeMoments({ values, stride, start, sessions }: NameMajorWindow, i: number, moments: ColumnMoments): void {
+function fourGapFreeMoments(window: NameMajorWindow, i: number, moments: ColumnMoments): void {
+  const { values, stride, start, sessions } = window;
   const a = i * stride + start;
   const b = a + stride;
   const c = b + stride;
   const d = c + stride;
-  let sa = 0;
-  let sb = 0;
-  let sc = 0;
-  let sd = 0;
-  for (let t = 0; t < sessions; t++) {
-    sa += values[a + t]!;
-    sb += values[b + t]!;
-    sc += values[c + t]!;
-    sd += values[d + t]!;
-  }
-  const ma = sa / sessions;
-  const mb = sb / sessions;
-  const mc = sc / sessions;
-  const md = sd / sessions;
+  gapFreeMeansOfFour(window, i, moments.means);
+  const ma = moments.means[i]!;
+  const mb = moments.means[i + 1]!;
+  const mc = moments.means[i + 2]!;
+  const md = moments.means[i + 3]!;
   let qa = 0;
   let qb = 0;
   let qc = 0;
