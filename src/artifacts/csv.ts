@@ -25,11 +25,13 @@ export function csvCell(value: string): string {
 
 /** A scan instead of a regex test: replay formats tens of millions of short cells. */
 function needsQuotes(value: string): boolean {
-  for (let k = 0; k < value.length; k++) {
-    const code = value.charCodeAt(k);
-    if (code === QUOTE || code === COMMA || code === NEWLINE || code === RETURN) return true;
-  }
+  for (let k = 0; k < value.length; k++) if (forcesQuotes(value.charCodeAt(k))) return true;
   return false;
+}
+
+/** Whether a cell holding this UTF-16 code unit must be quoted: a quote, comma or line break. */
+export function forcesQuotes(code: number): boolean {
+  return code === QUOTE || code === COMMA || code === NEWLINE || code === RETURN;
 }
 
 const QUOTE = 0x22;

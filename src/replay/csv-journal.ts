@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { csvCell } from '../artifacts/csv.js';
+import { csvCell, forcesQuotes } from '../artifacts/csv.js';
 
 /** Encoded rows are written (not synced) whenever this many bytes are buffered. */
 const BUFFER_BYTES = 256 * 1024;
@@ -7,8 +7,6 @@ const BUFFER_BYTES = 256 * 1024;
 const MAX_BYTES_PER_CHAR = 3;
 const COMMA = 0x2c;
 const NEWLINE = 0x0a;
-const QUOTE = 0x22;
-const RETURN = 0x0d;
 const ASCII_END = 0x80;
 
 /**
@@ -62,7 +60,7 @@ export class CsvJournal {
       let k = 0;
       for (; k < text.length; k++) {
         const code = text.charCodeAt(k);
-        if (code >= ASCII_END || code === QUOTE || code === COMMA || code === NEWLINE || code === RETURN) break;
+        if (code >= ASCII_END || forcesQuotes(code)) break;
         this.buffer[start + k] = code;
       }
       if (k === text.length) {
