@@ -1,3 +1,5 @@
+import { upperCrossProducts } from '../kernels/kernels.js';
+
 /**
  * Pearson correlations of chosen columns of a row-major `sessions × width` block (e.g. daily
  * returns, row 0 oldest), each pair over the sessions where both values are finite.
@@ -43,26 +45,25 @@ export function pairwiseCorrelation(block: Float64Array, sessions: number, width
     }
   }
 
+  // Complete columns' dot products all at once (the SIMD cross-product kernel, each pair summed in
+  // session order as one dot product would): their standardised series session by session,
+  // padded to a multiple of four columns, zeros for the others.
+  const padded = Math.ceil(n / 4) * 4;
+  const standardised = new Float64Array(sessions * padded);
+  for (let k = 0; k < n; k++) {
+    if (complete[k] !== 1) continue;
+    for (let t = 0; t < sessions; t++) standardised[t * padded + k] = series[k * sessions + t]!;
+  }
+  const products = upperCrossProducts(standardised, sessions, padded);
   const correlation = new Float64Array(n * n);
   for (let k = 0; k < n; k++) {
     correlation[k * n + k] = 1;
-    // Complete columns four at a time: one read of column k feeds four dot products, each still
-    // summed in session order, so the values are those of one dot product per pair.
-    for (let l = k + 1; l < n; ) {
-      if (complete[k] === 1 && l + 3 < n && complete[l] === 1 && complete[l + 1] === 1 && complete[l + 2] === 1 && complete[l + 3] === 1) {
-        dot4(series, k * sessions, l * sessions, sessions, dots);
-        for (let j = 0; j < 4; j++) store(correlation, n, k, l + j, dots[j]!);
-        l += 4;
-      } else {
-        store(correlation, n, k, l, complete[k] === 1 && complete[l] === 1 ? dot(series, k * sessions, l * sessions, sessions) : overlapCorrelation(series, k * sessions, l * sessions, sessions));
-        l++;
-      }
+    for (let l = k + 1; l < n; l++) {
+      store(correlation, n, k, l, complete[k] === 1 && complete[l] === 1 ? products[k * padded + l]! : overlapCorrelation(series, k * sessions, l * sessions, sessions));
     }
   }
   return correlation;
 }
-
-const dots = new Float64Array(4);
 
 function store(correlation: Float64Array, n: number, k: number, l: number, rho: number): void {
   const clamped = Number.isNaN(rho) ? rho : Math.max(-1, Math.min(1, rho));
@@ -70,34 +71,9 @@ function store(correlation: Float64Array, n: number, k: number, l: number, rho: 
   correlation[l * n + k] = clamped;
 }
 
-/** Dot products of the series at `first` with the four consecutive series starting at `second`. */
-function dot4(series: Float64Array, first: number, second: number, length: number, out: Float64Array): void {
-  let a = 0;
-  let b = 0;
-  let c = 0;
-  let d = 0;
-  for (let t = 0; t < length; t++) {
-    const x = series[first + t]!;
-    a += x * series[second + t]!;
-    b += x * series[second + length + t]!;
-    c += x * series[second + 2 * length + t]!;
-    d += x * series[second + 3 * length + t]!;
-  }
-  out[0] = a;
-  out[1] = b;
-  out[2] = c;
-  out[3] = d;
-}
-
 /** Correlation distance √(2(1 − ρ)) ∈ [0, 2]: the Euclidean distance between standardised series. */
 export function correlationDistance(rho: number): number {
   return Math.sqrt(Math.max(0, 2 * (1 - rho)));
-}
-
-function dot(series: Float64Array, first: number, second: number, length: number): number {
-  let total = 0;
-  for (let t = 0; t < length; t++) total += series[first + t]! * series[second + t]!;
-  return total;
 }
 
 function overlapCorrelation(series: Float64Array, first: number, second: number, length: number): number {

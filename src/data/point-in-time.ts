@@ -1,12 +1,14 @@
 import type { IsoDate } from '../core/dates.js';
 import { DataError } from '../core/errors.js';
+import { markImmutable } from '../kernels/kernels.js';
 import { PANEL_FIELDS, type MarketPanel, type PanelField, type PointInTimeMarket, type RegimeLabel } from './panel.js';
 
 /**
  * Daily simple close-to-close returns for a whole panel, same layout as its fields (row 0 is NaN:
  * it has no previous close). Built once per panel on first use, so every view's `returns(length)`
  * is a zero-copy window into it rather than a fresh allocation per day of a replay. In shared
- * memory when the panel's closes are, so another thread over the same panel can adopt it.
+ * memory when the panel's closes are, so another thread over the same panel can adopt it; marked
+ * immutable, so the numeric kernels keep one copy of it (src/kernels).
  */
 const panelReturns = new WeakMap<MarketPanel, Float64Array>();
 
@@ -19,6 +21,7 @@ export function returnsOf(panel: MarketPanel): Float64Array {
     returns = new Float64Array(close.buffer instanceof SharedArrayBuffer ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes)).fill(Number.NaN);
     // NaN closes propagate to NaN returns, which is the panel's "missing".
     for (let cell = width; cell < close.length; cell++) returns[cell] = close[cell]! / close[cell - width]! - 1;
+    markImmutable(returns);
     panelReturns.set(panel, returns);
   }
   return returns;
@@ -27,6 +30,7 @@ export function returnsOf(panel: MarketPanel): Float64Array {
 /** Uses `returns` — `returnsOf` of the same panel data, computed by another thread — for `panel`. */
 export function adoptReturns(panel: MarketPanel, returns: Float64Array): void {
   if (returns.length !== panel.fields.close.length) throw new RangeError(`returns hold ${returns.length} cells, the panel ${panel.fields.close.length}`);
+  markImmutable(returns);
   panelReturns.set(panel, returns);
 }
 

@@ -7,7 +7,6 @@ import { XnysCalendar } from '../calendar/xnys.js';
 import { jsonEqual, type JsonValue } from '../core/json.js';
 import type { Logger } from '../core/log.js';
 import type { MarketPanelParts } from '../data/market-panel.js';
-import { nameMajorOfWhole, type WholeNameMajor } from '../data/name-major.js';
 import { returnsOf } from '../data/point-in-time.js';
 import type { MarketPanel, PointInTimeMarket } from '../data/panel.js';
 import type { SharedStrategyOutputs, StateMatch } from '../engine/shared-outputs.js';
@@ -64,9 +63,8 @@ export function riskSlot(ring: RiskStatSlots, session: number, names: number): W
 
 export interface StrategyWorkerData {
   readonly panel: MarketPanelParts;
-  /** The panel's daily returns and their name-major copy, in shared memory: computed once, read by both threads. */
+  /** The panel's daily returns, in shared memory: computed once, read by both threads. */
   readonly returns: Float64Array;
-  readonly returnsByName: WholeNameMajor;
   readonly risk: RiskStatSlots;
   readonly strategies: readonly Omit<LoadedStrategy, 'definition'>[];
   readonly logLevel: string;
@@ -140,7 +138,6 @@ export class StrategyPrefetch {
     const workerData: StrategyWorkerData = {
       panel: { tickers: panel.tickers, sectors: panel.sectors, dates: panel.dates, fields: panel.fields, extraFeatures: panel.extraFeatures, regime: panel.regime },
       returns,
-      returnsByName: nameMajorOfWhole(returns, panel.tickers.length),
       risk: riskStatSlots(riskWindow, panel.tickers.length),
       strategies: strategies.map(({ definition: _plugin, ...spec }) => spec),
       logLevel: log.level,

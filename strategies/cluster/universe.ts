@@ -1,4 +1,5 @@
 import { pairwiseCorrelation } from '../../src/clustering/correlation.js';
+import { columnMoments as kernelColumnMoments } from '../../src/kernels/kernels.js';
 import { DataError } from '../../src/core/errors.js';
 import type { PointInTimeMarket } from '../../src/data/panel.js';
 import type { ClusterParams } from './params.js';
@@ -84,26 +85,10 @@ interface ColumnMoments {
   readonly std: Float64Array;
 }
 
-/** Two passes in storage order, mean first, so the reads stay sequential and the variance is centred. */
+/** Mean first, then centred squares: the SIMD column kernel sums each name in session order. */
 function columnMoments(returns: Float64Array, sessions: number, width: number): ColumnMoments {
-  const observations = new Int32Array(width);
-  const mean = new Float64Array(width);
-  for (let t = 0; t < sessions; t++) {
-    for (let i = 0; i < width; i++) {
-      const r = returns[t * width + i]!;
-      if (!Number.isFinite(r)) continue;
-      mean[i] = mean[i]! + r;
-      observations[i] = observations[i]! + 1;
-    }
-  }
-  for (let i = 0; i < width; i++) mean[i] = observations[i]! > 0 ? mean[i]! / observations[i]! : Number.NaN;
+  const { observations, means, sumSquares } = kernelColumnMoments(returns, sessions, width, { counted: 'finite', emptyMean: Number.NaN, fourthPowers: false });
   const std = new Float64Array(width);
-  for (let t = 0; t < sessions; t++) {
-    for (let i = 0; i < width; i++) {
-      const r = returns[t * width + i]!;
-      if (Number.isFinite(r)) std[i] = std[i]! + (r - mean[i]!) ** 2;
-    }
-  }
-  for (let i = 0; i < width; i++) std[i] = observations[i]! >= 2 ? Math.sqrt(std[i]! / (observations[i]! - 1)) : Number.NaN;
-  return { observations, mean, std };
+  for (let i = 0; i < width; i++) std[i] = observations[i]! >= 2 ? Math.sqrt(sumSquares[i]! / (observations[i]! - 1)) : Number.NaN;
+  return { observations, mean: means, std };
 }

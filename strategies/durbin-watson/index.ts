@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sharedNameMajor } from '../../src/data/name-major.js';
+import { squaredChanges } from '../../src/kernels/kernels.js';
 import type { PointInTimeMarket } from '../../src/data/panel.js';
 import { defineStrategy, type StrategyOutput } from '../../src/engine/strategy.js';
 import { factorParamsSchema, factorWarmupSessions, rebalanceFactor, type ColumnMoments, type ReturnsWindow } from '../../src/strategy-kit/index.js';
@@ -21,26 +21,17 @@ export type DurbinWatsonParams = z.output<typeof durbinWatsonParamsSchema>;
  */
 export function durbinWatson(window: ReturnsWindow, moments: ColumnMoments): Float64Array {
   const { sessions, names } = window;
-  const { values: series, stride, start } = sharedNameMajor(window.returns, sessions, names);
+  const changes = squaredChanges(window.returns, sessions, names, 'finite');
   const statistic = new Float64Array(names);
   for (let i = 0; i < names; i++) {
-    let squaredChanges = 0;
-    let adjacentPairs = 0;
-    const first = i * stride + start;
-    const end = first + sessions;
-    for (let cell = first + 1; cell < end; cell++) {
-      const change = series[cell]! - series[cell - 1]!;
-      if (!Number.isFinite(change)) continue;
-      squaredChanges += change * change;
-      adjacentPairs++;
-    }
+    const adjacentPairs = changes.counts[i]!;
     const sumSquares = moments.sumSquares[i]!;
     if (adjacentPairs === 0 || !(sumSquares > 0)) {
       statistic[i] = Number.NaN;
       continue;
     }
     const gapScale = (moments.observations[i]! - 1) / adjacentPairs;
-    statistic[i] = (squaredChanges * gapScale) / sumSquares;
+    statistic[i] = (changes.sums[i]! * gapScale) / sumSquares;
   }
   return statistic;
 }
