@@ -76,5 +76,13 @@ describe('replay with the strategies on a worker thread', () => {
     expect(metrics.notes.join('\n')).toMatch(new RegExp(`${FAILS_ON.length} session\\(s\\) blocked`));
     expect(await treeDigest(join(root, 'threaded'))).toEqual(await treeDigest(join(root, 'single')));
   }, 180_000);
-});
 
+  it('exits with the error, and writes nothing, when the replay fails after the worker has started', async () => {
+    // The worker starts before the panel loads; a range the database cannot serve fails after that.
+    const out = join(root, 'after-the-data');
+    const failed = await runBinary(['replay', '--db', fx.path, '--config', config, '--from', '2025-03-03', '--to', '2025-03-31', '--output-dir', out]);
+    expect(failed.code).toBe(4);
+    expect(failed.stderr).toMatch(/the database ends 2024-12-31, before the replay starts/);
+    await expect(readFile(join(out, 'metrics.json'), 'utf8')).rejects.toThrow(/ENOENT/);
+  }, 60_000);
+});

@@ -70,9 +70,19 @@ const FLAGS_HEADER = ['date', 'book', 'ticker', 'flag'];
  * Outputs are built in `<outputDir>.partial/` and renamed into place only when complete.
  */
 export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> {
-  const { config, calendar, log } = options;
-  const requested = calendar.sessions(options.from, options.to);
+  const requested = options.calendar.sessions(options.from, options.to);
   if (requested.length === 0) throw new UsageError(`no XNYS sessions between ${options.from} and ${options.to}`);
+  // Started before the panel loads, so the worker imports its modules and strategies meanwhile.
+  const prefetch = StrategyPrefetch.launch(options.strategies, options.calendar, options.log);
+  try {
+    return await replaySessions(options, requested, prefetch);
+  } finally {
+    await prefetch?.close();
+  }
+}
+
+async function replaySessions(options: ReplayOptions, requested: readonly IsoDate[], launched: StrategyPrefetch | null): Promise<ReplayOutcome> {
+  const { config, calendar, log } = options;
   const warmup = requiredHistory(options);
   const panel = await loadReplayPanel(options, requested);
   // Everything the replay reads is in the panel now; DuckDB keeps ~0.5 GB of buffers until closed.
@@ -117,7 +127,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
   const startIndex = checkpoint?.nextIndex ?? firstIndex;
   const total = lastIndex - firstIndex + 1;
 
-  const prefetch = StrategyPrefetch.start(panel, options.strategies, config.risk.vol_window, calendar, log);
+  const prefetch = launched?.attach(panel, config.risk.vol_window) ? launched : null;
   prefetch?.handing(startIndex, books[0]!.snapshot?.strategies);
   try {
     for (let d = startIndex; d <= lastIndex; d++) {

@@ -25,6 +25,8 @@ export type PrefetchResult = {
 } & ({ readonly output: PackedOutput } | { readonly error: string });
 
 export type ToWorker =
+  /** The panel to replay over, in shared memory; sent once, before any other message. */
+  | { readonly type: 'panel'; readonly panel: MarketPanelParts; readonly returns: Float64Array; readonly risk: RiskStatSlots }
   /** Follow the strategies from `session` with these states (those the combined book hands them there). */
   | { readonly type: 'restart'; readonly generation: number; readonly session: number; readonly states: Readonly<Record<string, StrategyState>>; readonly through: number }
   /** The main thread has taken what it needs: compute up to `through`. */
@@ -62,16 +64,13 @@ export function riskSlot(ring: RiskStatSlots, session: number, names: number): W
 }
 
 export interface StrategyWorkerData {
-  readonly panel: MarketPanelParts;
-  /** The panel's daily returns, in shared memory: computed once, read by both threads. */
-  readonly returns: Float64Array;
-  readonly risk: RiskStatSlots;
   readonly strategies: readonly Omit<LoadedStrategy, 'definition'>[];
   readonly logLevel: string;
 }
 
 /** How many sessions the worker may run ahead of the one the main thread is on. */
 const LOOKAHEAD = 8;
+const WORKER_YOUNG_GENERATION_MB = 64;
 
 function riskStatSlots(window: number, names: number): RiskStatSlots {
   const slots = LOOKAHEAD + 2;
@@ -110,9 +109,11 @@ export class StrategyPrefetch {
   private diverged = false;
   private failed = false;
 
+  private risk: RiskStatSlots | null = null;
+  private closed = false;
+
   private constructor(
     private readonly worker: Worker,
-    private readonly risk: RiskStatSlots,
     private readonly log: Logger,
   ) {
     worker.on('message', (message: FromWorker) => {
@@ -128,28 +129,41 @@ export class StrategyPrefetch {
     });
   }
 
-  /** A worker for the replay's strategies, or null where one cannot run (see the class comment). */
-  static start(panel: MarketPanel, strategies: readonly LoadedStrategy[], riskWindow: number, calendar: TradingCalendar, log: Logger): StrategyPrefetch | null {
+  /**
+   * A worker for the replay's strategies, or null where one cannot run (see the class comment).
+   * Started before the panel is loaded, so it imports its modules and strategies meanwhile; it
+   * computes nothing until `attach` hands it the panel. `close` it on every path.
+   */
+  static launch(strategies: readonly LoadedStrategy[], calendar: TradingCalendar, log: Logger): StrategyPrefetch | null {
     const script = fileURLToPath(new URL('./strategy-worker.js', import.meta.url));
-    const shared = [...Object.values(panel.fields), ...panel.extraFeatures.values()].every((values) => values.buffer instanceof SharedArrayBuffer);
     const compiled = strategies.every((s) => !/\.[cm]?ts$/.test(s.source));
-    if (!existsSync(script) || !shared || !compiled || strategies.length === 0 || !(calendar instanceof XnysCalendar) || availableParallelism() < 2) return null;
-    const returns = returnsOf(panel);
-    const workerData: StrategyWorkerData = {
-      panel: { tickers: panel.tickers, sectors: panel.sectors, dates: panel.dates, fields: panel.fields, extraFeatures: panel.extraFeatures, regime: panel.regime },
-      returns,
-      risk: riskStatSlots(riskWindow, panel.tickers.length),
-      strategies: strategies.map(({ definition: _plugin, ...spec }) => spec),
-      logLevel: log.level,
-    };
+    if (!existsSync(script) || !compiled || strategies.length === 0 || !(calendar instanceof XnysCalendar) || availableParallelism() < 2) return null;
+    const workerData: StrategyWorkerData = { strategies: strategies.map(({ definition: _plugin, ...spec }) => spec), logLevel: log.level };
     try {
-      const prefetch = new StrategyPrefetch(new Worker(script, { workerData }), workerData.risk, log);
-      log.debug({ strategies: strategies.length }, 'strategies run ahead on a worker thread');
-      return prefetch;
+      // A young generation four times V8's default: the worker's outputs live a few sessions,
+      // and fewer scavenges copy them fewer times.
+      return new StrategyPrefetch(new Worker(script, { workerData, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } }), log);
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'strategy worker did not start; strategies run on the main thread');
       return null;
     }
+  }
+
+  /**
+   * Hands the worker the panel. False when it cannot work on it (arrays not in shared memory, or
+   * it has stopped): the worker is then closed and the replay runs its strategies on the main thread.
+   */
+  attach(panel: MarketPanel, riskWindow: number): boolean {
+    const shared = [...Object.values(panel.fields), ...panel.extraFeatures.values()].every((values) => values.buffer instanceof SharedArrayBuffer);
+    if (!shared || this.failed) {
+      void this.close();
+      return false;
+    }
+    this.risk = riskStatSlots(riskWindow, panel.tickers.length);
+    const parts: MarketPanelParts = { tickers: panel.tickers, sectors: panel.sectors, dates: panel.dates, fields: panel.fields, extraFeatures: panel.extraFeatures, regime: panel.regime };
+    this.worker.postMessage({ type: 'panel', panel: parts, returns: returnsOf(panel), risk: this.risk } satisfies ToWorker);
+    this.log.debug({ tickers: panel.tickers.length, sessions: panel.dates.length }, 'strategies run ahead on a worker thread');
+    return true;
   }
 
   /**
@@ -176,7 +190,7 @@ export class StrategyPrefetch {
     if (message === null) return;
     this.worker.postMessage({ type: 'ack', generation: this.generation, through: session + LOOKAHEAD } satisfies ToWorker);
     const tickers = market.tickers;
-    if (message.riskStats) adoptWindowStats(market.returns(this.risk.window), this.risk.window, tickers.length, riskSlot(this.risk, session, tickers.length));
+    if (message.riskStats && this.risk) adoptWindowStats(market.returns(this.risk.window), this.risk.window, tickers.length, riskSlot(this.risk, session, tickers.length));
     const { results } = message;
     for (const result of results) {
       const matches: StateMatch = (custom, signal) => result.signal !== null && jsonEqual(result.custom, custom) && signalEquals(signal, result.signal, tickers);
@@ -190,6 +204,8 @@ export class StrategyPrefetch {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.failed = true;
     await this.worker.terminate();
   }

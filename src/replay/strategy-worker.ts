@@ -17,12 +17,11 @@ import { importDefinition, type LoadedStrategy } from '../engine/strategy-loader
 import type { StrategyState } from '../state/store.js';
 import { packOutput, packSignal, type PackedSignal } from './packed.js';
 import { computeWindowStats } from '../risk/volatility.js';
-import { riskSlot, type FromWorker, type PrefetchResult, type StrategyWorkerData, type ToWorker } from './strategy-prefetch.js';
+import { riskSlot, type FromWorker, type PrefetchResult, type RiskStatSlots, type StrategyWorkerData, type ToWorker } from './strategy-prefetch.js';
+import type { MarketPanel } from '../data/panel.js';
 
 const data = workerData as StrategyWorkerData;
 const port = parentPort!;
-const panel = createMarketPanel(data.panel);
-adoptReturns(panel, data.returns);
 const calendar = new XnysCalendar();
 const log = createLogger(data.logLevel);
 const NOT_FORCED: ReadonlySet<string> = new Set();
@@ -52,11 +51,19 @@ interface Chain {
   readonly states: Map<string, StrategyState | null>;
 }
 
+/** The panel and risk slots, from the main thread's first message (it loads the panel while this thread starts). */
+let replayed: { readonly panel: MarketPanel; readonly risk: RiskStatSlots } | null = null;
 let chain: Chain | null = null;
 let allowedThrough = -1;
 let pumping = false;
 
 port.on('message', (message: ToWorker) => {
+  if (message.type === 'panel') {
+    const panel = createMarketPanel(message.panel);
+    adoptReturns(panel, message.returns);
+    replayed = { panel, risk: message.risk };
+    return;
+  }
   if (message.type === 'restart') {
     chain = { generation: message.generation, session: message.session, states: new Map(Object.entries(message.states)) };
     allowedThrough = message.through;
@@ -67,14 +74,15 @@ port.on('message', (message: ToWorker) => {
 });
 
 async function pump(): Promise<void> {
-  if (pumping) return;
+  if (pumping || replayed === null) return;
+  const { panel, risk } = replayed;
   pumping = true;
   try {
     while (chain !== null && chain.session <= allowedThrough && chain.session < panel.dates.length) {
       const current = chain;
-      const results = await stepSession(current);
-      const riskStats = current.session >= data.risk.window;
-      if (riskStats) computeWindowStats(pointInTime(panel, panel.dates[current.session]!).returns(data.risk.window), data.risk.window, panel.tickers.length, riskSlot(data.risk, current.session, panel.tickers.length));
+      const results = await stepSession(panel, current);
+      const riskStats = current.session >= risk.window;
+      if (riskStats) computeWindowStats(pointInTime(panel, panel.dates[current.session]!).returns(risk.window), risk.window, panel.tickers.length, riskSlot(risk, current.session, panel.tickers.length));
       // A restart that arrived meanwhile makes this session's work moot.
       if (chain !== current) continue;
       try {
@@ -102,7 +110,7 @@ function packedFromWeights(weights: Float64Array): PackedSignal {
   return { tickers: held, weights: values };
 }
 
-async function stepSession(current: Chain): Promise<PrefetchResult[]> {
+async function stepSession(panel: MarketPanel, current: Chain): Promise<PrefetchResult[]> {
   const date = panel.dates[current.session]!;
   const market = pointInTime(panel, date);
   const results: PrefetchResult[] = [];
