@@ -6,14 +6,41 @@ export function stableStringify(value: unknown, indent = 2): string {
   return JSON.stringify(sortKeys(value), null, indent);
 }
 
+/**
+ * `value` with every object's keys in sorted order. A part already in order is returned as it is
+ * rather than copied: replay checkpoints hold thousands of records keyed by ticker, which are.
+ */
 function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) out[key] = sortKeys((value as Record<string, unknown>)[key]);
-    return out;
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const sorted = sortKeys(value[i]);
+      if (sorted === value[i]) continue;
+      copy ??= value.slice();
+      copy[i] = sorted;
+    }
+    return copy ?? value;
   }
-  return value;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  let changed = !isSorted(keys);
+  if (changed) keys.sort();
+  const children = new Array<unknown>(keys.length);
+  for (let k = 0; k < keys.length; k++) {
+    const child = record[keys[k]!];
+    children[k] = sortKeys(child);
+    if (children[k] !== child) changed = true;
+  }
+  if (!changed) return value;
+  const out: Record<string, unknown> = {};
+  for (let k = 0; k < keys.length; k++) out[keys[k]!] = children[k];
+  return out;
+}
+
+function isSorted(keys: readonly string[]): boolean {
+  for (let k = 1; k < keys.length; k++) if (keys[k - 1]! > keys[k]!) return false;
+  return true;
 }
 
 /**
