@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DataError, ExitCode } from '../src/core/errors.js';
 import { assertContract, CONTRACT_COLUMNS, ensureContractTables } from '../src/data/contract.js';
-import { KairosDatabase } from '../src/data/database.js';
+import { isValid, KairosDatabase } from '../src/data/database.js';
 import { latestDates } from '../src/data/freshness.js';
 import { makeTempDir, makeTinyDatabase } from './helpers/data-fixtures.js';
 
@@ -42,6 +42,30 @@ describe('KairosDatabase', () => {
         }),
       ).rejects.toThrow('boom');
       expect((await db.queryOne('SELECT count(*) AS n FROM t'))?.n).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('scans INTEGER and DOUBLE columns chunk by chunk as typed arrays, NULLs by their validity bits', async () => {
+    const db = await KairosDatabase.open(join(dir, 'scan.duckdb'));
+    try {
+      // 5,000 rows span several 2,048-row chunks; every 7th x and every 11th k is NULL.
+      await db.run(`CREATE TABLE t AS SELECT CAST(i AS INTEGER) AS i, CASE WHEN i % 11 = 0 THEN NULL ELSE CAST(-i AS INTEGER) END AS k,
+        CASE WHEN i % 7 = 0 THEN NULL ELSE i / 4.0 END AS x FROM range(5000) r(i)`);
+      const seen: { i: number; k: number | null; x: number | null }[] = [];
+      let chunks = 0;
+      await db.scanNumericChunks('SELECT i, k, CAST(x AS DOUBLE) AS x FROM t ORDER BY i', [], (columns, rows) => {
+        chunks++;
+        expect(columns[0]!.values).toBeInstanceOf(Int32Array);
+        expect(columns[2]!.values).toBeInstanceOf(Float64Array);
+        for (let r = 0; r < rows; r++) {
+          seen.push({ i: columns[0]!.values[r]!, k: isValid(columns[1]!, r) ? columns[1]!.values[r]! : null, x: isValid(columns[2]!, r) ? columns[2]!.values[r]! : null });
+        }
+      });
+      expect(chunks).toBeGreaterThan(2);
+      expect(seen).toEqual(Array.from({ length: 5000 }, (_, i) => ({ i, k: i % 11 === 0 ? null : -i, x: i % 7 === 0 ? null : i / 4 })));
+      await expect(db.scanNumericChunks(`SELECT 'a' AS s`, [], () => undefined)).rejects.toThrow(/column s is VARCHAR, not INTEGER or DOUBLE/);
     } finally {
       db.close();
     }

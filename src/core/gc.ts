@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-let collect: (() => void) | null = null;
+let collect: ((options?: { type: 'minor' | 'major' }) => void) | null = null;
 
 /**
  * A full garbage collection, now. For native memory V8 cannot see: DuckDB result chunks are freed
@@ -9,10 +9,10 @@ let collect: (() => void) | null = null;
  * chunks of a large columnar scan (hundreds of MB for a multi-year panel) would otherwise stay
  * resident until some unrelated collection — on top of the typed arrays they were copied into.
  */
-export function collectGarbage(): void {
+export function collectGarbage(type: 'minor' | 'major' = 'major'): void {
   if (collect === null) {
     setFlagsFromString('--expose-gc');
-    collect = runInNewContext('gc') as () => void;
+    collect = runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void;
   }
-  collect();
+  collect({ type });
 }

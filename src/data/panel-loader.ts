@@ -1,8 +1,7 @@
-import type { DuckDBVector } from '@duckdb/node-api';
 import { isIsoDate, type IsoDate } from '../core/dates.js';
 import { DataError } from '../core/errors.js';
 import { assertContract, CONTRACT_COLUMNS } from './contract.js';
-import { quoteIdentifier, type KairosDatabase } from './database.js';
+import { isValid, quoteIdentifier, type KairosDatabase, type NumericColumn } from './database.js';
 import { createMarketPanel } from './market-panel.js';
 import type { MarketPanel, RegimeLabel } from './panel.js';
 
@@ -109,25 +108,26 @@ async function loadTable(
   // Assigned inside the scan callback, which control-flow narrowing cannot see.
   let problem = null as { cell: number; value: number; message: string } | null;
 
-  await db.scanChunks(
+  await db.scanNumericChunks(
     `WITH sessions AS (SELECT CAST(unnest($1::VARCHAR[]) AS DATE) AS date, CAST(unnest(range(len($1::VARCHAR[]))) AS INTEGER) AS session),
           names AS (SELECT unnest($2::VARCHAR[]) AS ticker, CAST(unnest(range(len($2::VARCHAR[]))) AS INTEGER) AS name)
-     SELECT sessions.session * ${tickers.length} + names.name AS cell, ${columns.map((column) => `CAST(t.${quoteIdentifier(column)} AS DOUBLE)`).join(', ')}
+     SELECT CAST(sessions.session * ${tickers.length} + names.name AS INTEGER) AS cell, ${columns.map((column) => `CAST(t.${quoteIdentifier(column)} AS DOUBLE)`).join(', ')}
      FROM ${table} t JOIN sessions USING (date) JOIN names USING (ticker)
      WHERE t.date BETWEEN CAST($3 AS DATE) AND CAST($4 AS DATE)`,
     [dates, tickers, range[0]!, range[1]!],
-    (vectors: readonly DuckDBVector[], rowCount: number) => {
-      const cellVector = vectors[0]!;
+    (columns: readonly NumericColumn[], rowCount: number) => {
+      const cellColumn = columns[0]!.values;
       for (let row = 0; row < rowCount; row++) {
-        const cell = cellVector.getItem(row) as number;
+        const cell = cellColumn[row]!;
         if (seen[cell] === 1) {
           if (duplicateCell < 0 || cell < duplicateCell) duplicateCell = cell;
           continue;
         }
         seen[cell] = 1;
         for (let c = 0; c < arrays.length; c++) {
-          const value = vectors[c + 1]!.getItem(row) as number | null;
-          if (value === null) continue;
+          const column = columns[c + 1]!;
+          if (!isValid(column, row)) continue;
+          const value = column.values[row]!;
           const check = checks[c];
           const message = check ? check(value) : null;
           if (message !== null && (problem === null || cell < problem.cell)) problem = { cell, value, message };
