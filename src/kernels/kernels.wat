@@ -203,45 +203,66 @@
   )
 
   ;; p_t = Σ_k w_k·(x_{t,i_k} − m_k) over the listed columns i_k (i32 at $columns) in list order, with
-  ;; weights and means per list entry (f64 at $weights, $means); a NaN x adds w_k·0. Two rows per
-  ;; lane pair, two lane pairs per pass, so each column's weight and mean are read once per four rows.
+  ;; weights and means per list entry (f64 at $weights, $means); a NaN x adds w_k·0. Lanes are rows:
+  ;; eight rows per pass (so each entry's column, weight and mean are read once per eight rows), then
+  ;; two at a time, then one.
   (func (export "weightedRowSums")
     (param $src i32) (param $rows i32) (param $n i32) (param $columns i32) (param $listed i32)
     (param $weights i32) (param $means i32) (param $out i32)
-    (local $rowBytes i32) (local $t i32) (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
-    (local $k i32) (local $at i32) (local $w v128) (local $m v128) (local $x v128) (local $y v128)
-    (local $lo v128) (local $hi v128) (local $sum f64) (local $xs f64)
+    (local $rowBytes i32) (local $t i32) (local $r0 i32) (local $r2 i32) (local $r4 i32) (local $r6 i32)
+    (local $k i32) (local $at i32) (local $w v128) (local $m v128) (local $x v128)
+    (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $p3 v128) (local $sum f64) (local $xs f64)
     (local.set $rowBytes (i32.shl (local.get $n) (i32.const 3)))
     (local.set $t (i32.const 0))
-    (block $quads (loop $quad
-      (br_if $quads (i32.gt_s (i32.add (local.get $t) (i32.const 4)) (local.get $rows)))
+    (block $eights (loop $eight
+      (br_if $eights (i32.gt_s (i32.add (local.get $t) (i32.const 8)) (local.get $rows)))
       (local.set $r0 (i32.add (local.get $src) (i32.mul (local.get $t) (local.get $rowBytes))))
-      (local.set $r1 (i32.add (local.get $r0) (local.get $rowBytes)))
-      (local.set $r2 (i32.add (local.get $r1) (local.get $rowBytes)))
-      (local.set $r3 (i32.add (local.get $r2) (local.get $rowBytes)))
-      (local.set $lo (v128.const i64x2 0 0))
-      (local.set $hi (v128.const i64x2 0 0))
+      (local.set $r2 (i32.add (local.get $r0) (i32.shl (local.get $rowBytes) (i32.const 1))))
+      (local.set $r4 (i32.add (local.get $r2) (i32.shl (local.get $rowBytes) (i32.const 1))))
+      (local.set $r6 (i32.add (local.get $r4) (i32.shl (local.get $rowBytes) (i32.const 1))))
+      (local.set $p0 (v128.const i64x2 0 0)) (local.set $p1 (v128.const i64x2 0 0))
+      (local.set $p2 (v128.const i64x2 0 0)) (local.set $p3 (v128.const i64x2 0 0))
       (local.set $k (i32.const 0))
       (block $listDone (loop $entry
         (br_if $listDone (i32.ge_u (local.get $k) (local.get $listed)))
         (local.set $at (i32.shl (i32.load (i32.add (local.get $columns) (i32.shl (local.get $k) (i32.const 2)))) (i32.const 3)))
         (local.set $w (v128.load64_splat (i32.add (local.get $weights) (i32.shl (local.get $k) (i32.const 3)))))
         (local.set $m (v128.load64_splat (i32.add (local.get $means) (i32.shl (local.get $k) (i32.const 3)))))
-        (local.set $x (v128.load64_lane 1 (i32.add (local.get $r1) (local.get $at)) (v128.load64_zero (i32.add (local.get $r0) (local.get $at)))))
-        (local.set $y (v128.load64_lane 1 (i32.add (local.get $r3) (local.get $at)) (v128.load64_zero (i32.add (local.get $r2) (local.get $at)))))
-        (local.set $lo (f64x2.add (local.get $lo)
-          (f64x2.mul (local.get $w) (v128.and (f64x2.eq (local.get $x) (local.get $x)) (f64x2.sub (local.get $x) (local.get $m))))))
-        (local.set $hi (f64x2.add (local.get $hi)
-          (f64x2.mul (local.get $w) (v128.and (f64x2.eq (local.get $y) (local.get $y)) (f64x2.sub (local.get $y) (local.get $m))))))
+        (local.set $x (v128.load64_lane 1 (i32.add (i32.add (local.get $r0) (local.get $rowBytes)) (local.get $at)) (v128.load64_zero (i32.add (local.get $r0) (local.get $at)))))
+        (local.set $p0 (f64x2.add (local.get $p0) (f64x2.mul (local.get $w) (v128.and (f64x2.eq (local.get $x) (local.get $x)) (f64x2.sub (local.get $x) (local.get $m))))))
+        (local.set $x (v128.load64_lane 1 (i32.add (i32.add (local.get $r2) (local.get $rowBytes)) (local.get $at)) (v128.load64_zero (i32.add (local.get $r2) (local.get $at)))))
+        (local.set $p1 (f64x2.add (local.get $p1) (f64x2.mul (local.get $w) (v128.and (f64x2.eq (local.get $x) (local.get $x)) (f64x2.sub (local.get $x) (local.get $m))))))
+        (local.set $x (v128.load64_lane 1 (i32.add (i32.add (local.get $r4) (local.get $rowBytes)) (local.get $at)) (v128.load64_zero (i32.add (local.get $r4) (local.get $at)))))
+        (local.set $p2 (f64x2.add (local.get $p2) (f64x2.mul (local.get $w) (v128.and (f64x2.eq (local.get $x) (local.get $x)) (f64x2.sub (local.get $x) (local.get $m))))))
+        (local.set $x (v128.load64_lane 1 (i32.add (i32.add (local.get $r6) (local.get $rowBytes)) (local.get $at)) (v128.load64_zero (i32.add (local.get $r6) (local.get $at)))))
+        (local.set $p3 (f64x2.add (local.get $p3) (f64x2.mul (local.get $w) (v128.and (f64x2.eq (local.get $x) (local.get $x)) (f64x2.sub (local.get $x) (local.get $m))))))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $entry)))
-      (v128.store (i32.add (local.get $out) (i32.shl (local.get $t) (i32.const 3))) (local.get $lo))
-      (v128.store offset=16 (i32.add (local.get $out) (i32.shl (local.get $t) (i32.const 3))) (local.get $hi))
-      (local.set $t (i32.add (local.get $t) (i32.const 4)))
-      (br $quad)))
-    ;; The last rows (rows mod 4) one at a time.
-    (block $singles (loop $single
-      (br_if $singles (i32.ge_u (local.get $t) (local.get $rows)))
+      (v128.store (i32.add (local.get $out) (i32.shl (local.get $t) (i32.const 3))) (local.get $p0))
+      (v128.store offset=16 (i32.add (local.get $out) (i32.shl (local.get $t) (i32.const 3))) (local.get $p1))
+      (v128.store offset=32 (i32.add (local.get $out) (i32.shl (local.get $t) (i32.const 3))) (local.get $p2))
+      (v128.store offset=48 (i32.add (local.get $out) (i32.shl (local.get $t) (i32.const 3))) (local.get $p3))
+      (local.set $t (i32.add (local.get $t) (i32.const 8)))
+      (br $eight)))
+    (block $pairs (loop $pair
+      (br_if $pairs (i32.gt_s (i32.add (local.get $t) (i32.const 2)) (local.get $rows)))
+      (local.set $r0 (i32.add (local.get $src) (i32.mul (local.get $t) (local.get $rowBytes))))
+      (local.set $p0 (v128.const i64x2 0 0))
+      (local.set $k (i32.const 0))
+      (block $listDone (loop $entry
+        (br_if $listDone (i32.ge_u (local.get $k) (local.get $listed)))
+        (local.set $at (i32.shl (i32.load (i32.add (local.get $columns) (i32.shl (local.get $k) (i32.const 2)))) (i32.const 3)))
+        (local.set $w (v128.load64_splat (i32.add (local.get $weights) (i32.shl (local.get $k) (i32.const 3)))))
+        (local.set $m (v128.load64_splat (i32.add (local.get $means) (i32.shl (local.get $k) (i32.const 3)))))
+        (local.set $x (v128.load64_lane 1 (i32.add (i32.add (local.get $r0) (local.get $rowBytes)) (local.get $at)) (v128.load64_zero (i32.add (local.get $r0) (local.get $at)))))
+        (local.set $p0 (f64x2.add (local.get $p0) (f64x2.mul (local.get $w) (v128.and (f64x2.eq (local.get $x) (local.get $x)) (f64x2.sub (local.get $x) (local.get $m))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $entry)))
+      (v128.store (i32.add (local.get $out) (i32.shl (local.get $t) (i32.const 3))) (local.get $p0))
+      (local.set $t (i32.add (local.get $t) (i32.const 2)))
+      (br $pair)))
+    ;; An odd last row alone.
+    (if (i32.lt_s (local.get $t) (local.get $rows)) (then
       (local.set $r0 (i32.add (local.get $src) (i32.mul (local.get $t) (local.get $rowBytes))))
       (local.set $sum (f64.const 0))
       (local.set $k (i32.const 0))
@@ -253,10 +274,9 @@
             (select (f64.sub (local.get $xs) (f64.load (i32.add (local.get $means) (i32.shl (local.get $k) (i32.const 3))))) (f64.const 0) (f64.eq (local.get $xs) (local.get $xs))))))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $entry)))
-      (f64.store (i32.add (local.get $out) (i32.shl (local.get $t) (i32.const 3))) (local.get $sum))
-      (local.set $t (i32.add (local.get $t) (i32.const 1)))
-      (br $single)))
+      (f64.store (i32.add (local.get $out) (i32.shl (local.get $t) (i32.const 3))) (local.get $sum))))
   )
+
   ;; G[k][l] = Σ_t x_{t,k}·x_{t,l} for a row-major rows × width block (width a multiple of 4), for
   ;; every l ≥ 4·floor(k/4) — the upper triangle and a little below it — each summed in row order.
   ;; Two columns against four per pass, the eight sums in registers.
