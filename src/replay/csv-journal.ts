@@ -64,14 +64,6 @@ export class CsvJournal {
     }
   }
 
-  append(row: readonly (string | number | null)[]): void {
-    for (const cell of row) {
-      if (typeof cell === 'number') this.shortestNumber(cell);
-      else this.text(cell ?? '');
-    }
-    this.endRow();
-  }
-
   /** A text cell, quoted only when it must be. */
   text(value: string): this {
     this.startCell();
