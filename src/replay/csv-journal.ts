@@ -15,9 +15,9 @@ const ASCII_END = 0x80;
 /** 10^d for every d whose power of ten is an exact double (parsed, since `10 ** d` may be off by an ulp). */
 const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, d) => Number(`1e${d}`));
 /**
- * Numbers are written digit by digit only when scaled to a whole number below this: then the
- * doubles near it are less than half apart (at most one whole number reads back as a given
- * double) and its low and high halves are small integers.
+ * Numbers are written digit by digit only when scaled to a whole number below this. Doubles there
+ * are at most 1/8 apart, so every half is a double and at most one whole number reads back as a
+ * given scaled value; and the scaled number's high and low halves are small integers.
  */
 const SCALED_LIMIT = 2 ** 53 / 10;
 /** A scaled number is split into a high part and LOW_DIGITS low digits, each a small integer. */
