@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { toCsv } from '../src/artifacts/csv.js';
+import { fixed, toCsv } from '../src/artifacts/csv.js';
 import { CsvJournal } from '../src/replay/csv-journal.js';
 
 const dirs: string[] = [];
@@ -17,51 +17,128 @@ function journalPath(): string {
   return join(dir, 'rows.csv');
 }
 
-type Cell = string | number | null;
+/** A cell as the journal is told to write it. */
+type Cell = { text: string } | { shortest: number } | { fixed: number; decimals: number };
+
+function write(journal: CsvJournal, row: readonly Cell[]): void {
+  for (const cell of row) {
+    if ('text' in cell) journal.text(cell.text);
+    else if ('shortest' in cell) journal.shortestNumber(cell.shortest);
+    else journal.fixedNumber(cell.fixed, cell.decimals);
+  }
+  journal.endRow();
+}
+
+/** The same cell as toCsv takes it. */
+function csvValue(cell: Cell): string | number {
+  if ('text' in cell) return cell.text;
+  if ('shortest' in cell) return cell.shortest;
+  return fixed(cell.fixed, cell.decimals);
+}
+
+function journalText(header: readonly string[], rows: readonly (readonly Cell[])[]): string {
+  const path = journalPath();
+  const journal = new CsvJournal(path, header, null);
+  for (const row of rows) write(journal, row);
+  journal.close();
+  return readFileSync(path, 'utf8');
+}
+
+function expectLikeToCsv(header: readonly string[], rows: readonly (readonly Cell[])[]): void {
+  expect(journalText(header, rows)).toBe(toCsv(header, rows.map((row) => row.map(csvValue))));
+}
+
+/** The double `ulps` steps from x, away from zero for ulps > 0. */
+function ulpsAway(x: number, ulps: number): number {
+  const bits = new Float64Array([Math.abs(x)]);
+  new BigInt64Array(bits.buffer)[0]! += BigInt(ulps);
+  return Math.sign(x) * bits[0]!;
+}
+
+/** Decimals the replay writes, the edges of the exact powers of ten, and a few past them. */
+const decimals = fc.oneof(fc.constantFrom(2, 6, 8), fc.integer({ min: 0, max: 22 }), fc.constantFrom(23, 30, 100));
+
+/** Doubles of every kind, and the amounts a replay computes: cents, 4-decimal prices and their products, halves and their neighbours. */
+const double = fc.oneof(
+  fc.double(),
+  fc.double({ min: -1e7, max: 1e7 }),
+  fc.double({ min: -1e-3, max: 1e-3 }),
+  fc.integer({ min: -1e11, max: 1e11 }).map((n) => n / 100),
+  fc.tuple(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 1, max: 10_000_000 }), fc.constantFrom(0.005, 5 / 1e4, 1)).map(([shares, price, rate]) => shares * (price / 1e4) * rate),
+  fc
+    .tuple(fc.integer({ min: -1e8, max: 1e8 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: -3, max: 3 }))
+    .map(([n, places, ulps]) => ulpsAway((n + 0.5) / Number(`1e${places}`), ulps)),
+);
 
 describe('CsvJournal', () => {
   it('writes exactly what toCsv formats: quoting, non-ASCII, numbers, empty cells', () => {
-    const header = ['date', 'book', 'ticker', 'value'];
-    const rows: Cell[][] = [
-      ['2024-01-02', 'combined', 'AAPL', 1.5],
-      ['2024-01-02', 'a "quoted" book', 'BRK,B', -0],
-      ['2024-01-03', 'ünïcødé 📈', 'line\nbreak', null],
-      ['2024-01-03', '', 'cr\rhere', 1e-7],
-    ];
-    const path = journalPath();
-    const journal = new CsvJournal(path, header, null);
-    for (const row of rows) journal.append(row);
-    journal.close();
-    expect(readFileSync(path, 'utf8')).toBe(toCsv(header, rows));
+    expectLikeToCsv(
+      ['date', 'book', 'ticker', 'value', 'cost'],
+      [
+        [{ text: '2024-01-02' }, { text: 'combined' }, { text: 'AAPL' }, { shortest: 1.5 }, { fixed: 0.125, decimals: 2 }],
+        [{ text: '2024-01-02' }, { text: 'a "quoted" book' }, { text: 'BRK,B' }, { shortest: -0 }, { fixed: -0.004, decimals: 2 }],
+        [{ text: '2024-01-03' }, { text: 'ünïcødé 📈' }, { text: 'line\nbreak' }, { shortest: 1e-7 }, { fixed: Number.NaN, decimals: 2 }],
+        [{ text: '2024-01-03' }, { text: '' }, { text: 'cr\rhere' }, { shortest: Number.POSITIVE_INFINITY }, { fixed: 1e21, decimals: 2 }],
+      ],
+    );
   });
 
   it('agrees with toCsv on any cells, across buffer boundaries and for a cell longer than the buffer', () => {
     const long = fc.constantFrom('a', 'é', ',').map((unit) => unit.repeat(300_000));
-    const cell = fc.oneof({ arbitrary: fc.string({ unit: 'binary' }), weight: 10 }, { arbitrary: fc.double(), weight: 10 }, { arbitrary: fc.constant(null), weight: 2 }, { arbitrary: long, weight: 1 });
+    const cell: fc.Arbitrary<Cell> = fc.oneof(
+      { arbitrary: fc.string({ unit: 'binary' }).map((text) => ({ text })), weight: 10 },
+      { arbitrary: double.map((shortest) => ({ shortest })), weight: 10 },
+      { arbitrary: fc.tuple(double, decimals).map(([value, places]) => ({ fixed: value, decimals: places })), weight: 10 },
+      { arbitrary: long.map((text) => ({ text })), weight: 1 },
+    );
     fc.assert(
-      fc.property(fc.array(fc.array(cell, { minLength: 1, maxLength: 5 }), { maxLength: 40 }), (rows) => {
-        const path = journalPath();
-        const journal = new CsvJournal(path, ['x'], null);
-        for (const row of rows) journal.append(row);
-        journal.close();
-        expect(readFileSync(path, 'utf8')).toBe(toCsv(['x'], rows));
-      }),
+      fc.property(fc.array(fc.array(cell, { minLength: 1, maxLength: 5 }), { maxLength: 40 }), (rows) => expectLikeToCsv(['x'], rows)),
       { numRuns: 60 },
     );
   });
 
-  it('resumes at a flushed length, dropping what was appended after it', () => {
+  it('writes fixedNumber as fixed() does at ties, near ties and at the edges', () => {
+    const values = [
+      0.125, 0.375, 1.005, 2.675, 8.345, 1.45, 0.5, 2.5, 0.015, 0.315, 1357.305, 1368.185, 0.9550000000000001, -0.004, -0.005, -0.0049999, -0, 0, 1e-7,
+      -1e-7, 5e-324, 123456.789, 2 ** 39 / 100, 549755813887.5, 2 ** 53 / 10, 2 ** 53 / 10 - 0.5, 9007199254740.5, 1e21, -1e21, Number.MAX_VALUE,
+      0.1 + 0.2, 1 / 3, 2 / 3, 999.9999995, -999.9999995, 0.49999999999999994, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY,
+    ];
+    const places = [0, 1, 2, 3, 6, 8, 9, 12, 15, 20, 22, 23, 50, 100];
+    expectLikeToCsv(['x'], values.flatMap((value) => places.flatMap((d) => [[{ fixed: value, decimals: d }], [{ fixed: -value, decimals: d }]])));
+  });
+
+  it('writes fixedNumber as fixed() does on any double', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(double, decimals), { minLength: 1, maxLength: 2_000 }), (cells) =>
+        expectLikeToCsv(['x'], cells.map(([value, places]) => [{ fixed: value, decimals: places }])),
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('writes shortestNumber as String() does on any double, prices above all', () => {
+    const price = fc.tuple(fc.integer({ min: -1e12, max: 1e12 }), fc.integer({ min: 0, max: 10 })).map(([n, places]) => n / Number(`1e${places}`));
+    const edges = [0, -0, 1e-6, ulpsAway(1e-6, -1), 1e-7, 0.1 + 0.2, 2 ** 53, 2 ** 53 / 10, 1e21, 123e-20, Number.MIN_VALUE, Number.MAX_VALUE, Number.NaN, Number.NEGATIVE_INFINITY];
+    expectLikeToCsv(['x'], edges.map((value) => [{ shortest: value }]));
+    fc.assert(
+      fc.property(fc.array(fc.oneof(double, price), { minLength: 1, maxLength: 2_000 }), (values) => expectLikeToCsv(['x'], values.map((value) => [{ shortest: value }]))),
+      { numRuns: 150 },
+    );
+  });
+
+  it('resumes at a flushed length, dropping what was written after it', () => {
+    const numbered = Array.from({ length: 50_000 }, (_, i): Cell[] => [{ shortest: i }, { fixed: i / 7, decimals: 6 }]);
     const path = journalPath();
-    const first = new CsvJournal(path, ['n'], null);
-    for (let i = 0; i < 50_000; i++) first.append([i]);
+    const first = new CsvJournal(path, ['n', 'seventh'], null);
+    for (const row of numbered) write(first, row);
     const pinned = first.flush();
-    for (let i = 0; i < 10; i++) first.append(['after the checkpoint']);
+    for (let i = 0; i < 10; i++) write(first, [{ text: 'after the checkpoint' }, { shortest: i }]);
     first.close();
-    const resumed = new CsvJournal(path, ['n'], pinned);
-    resumed.append(['resumed']);
+    const resumed = new CsvJournal(path, ['n', 'seventh'], pinned);
+    write(resumed, [{ text: 'resumed' }, { fixed: 0.5, decimals: 2 }]);
     resumed.close();
-    const expected = toCsv(['n'], [...Array.from({ length: 50_000 }, (_, i) => [i]), ['resumed']]);
-    expect(readFileSync(path, 'utf8')).toBe(expected);
-    expect(pinned).toBe(Buffer.byteLength(toCsv(['n'], Array.from({ length: 50_000 }, (_, i) => [i]))));
+    const rows = numbered.map((row) => row.map(csvValue));
+    expect(readFileSync(path, 'utf8')).toBe(toCsv(['n', 'seventh'], [...rows, ['resumed', '0.50']]));
+    expect(pinned).toBe(Buffer.byteLength(toCsv(['n', 'seventh'], rows)));
   });
 });

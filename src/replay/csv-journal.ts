@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { csvCell, forcesQuotes } from '../artifacts/csv.js';
+import { csvCell, fixed, forcesQuotes } from '../artifacts/csv.js';
 
 /** Encoded rows are written (not synced) whenever this many bytes are buffered. */
 const BUFFER_BYTES = 256 * 1024;
@@ -7,21 +7,45 @@ const BUFFER_BYTES = 256 * 1024;
 const MAX_BYTES_PER_CHAR = 3;
 const COMMA = 0x2c;
 const NEWLINE = 0x0a;
+const MINUS = 0x2d;
+const POINT = 0x2e;
+const ZERO = 0x30;
 const ASCII_END = 0x80;
+
+/** 10^d for every d whose power of ten is an exact double (parsed, since `10 ** d` may be off by an ulp). */
+const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, d) => Number(`1e${d}`));
+/**
+ * Numbers are written digit by digit only when scaled to a whole number below this. Doubles there
+ * are at most 1/8 apart, so every half is a double and at most one whole number reads back as a
+ * given scaled value; and the scaled number's high and low halves are small integers.
+ */
+const SCALED_LIMIT = 2 ** 53 / 10;
+/** A scaled number is split into a high part and LOW_DIGITS low digits, each a small integer. */
+const LOW_DIGITS = 8;
+const LOW_SCALE = 1e8;
+/** Veltkamp's splitter for binary64: 2^27 + 1 cuts a double into two 26-bit halves. */
+const SPLITTER = 2 ** 27 + 1;
+/** Prices and share counts have fewer decimals (mostly four); other numbers go through String. */
+const SHORTEST_DECIMALS = 8;
+const SHORTEST_SCALE = EXACT_POWERS_OF_TEN[SHORTEST_DECIMALS]!;
+/** Below this String switches to exponent notation ("1e-7"). */
+const SMALLEST_PLAIN = 1e-6;
 
 /**
  * An append-only CSV that a checkpoint can pin: `flush()` returns the byte length written so far,
  * and reopening with that length truncates whatever a killed run appended after the checkpoint.
- * Rows are RFC 4180 records exactly as `csvLine` formats them.
+ * A row is written cell by cell (`text`, `shortestNumber`, `fixedNumber`), then `endRow()`; its
+ * bytes are the RFC 4180 record `csvLine` formats from the same cells.
  */
 export class CsvJournal {
   private readonly fd: number;
-  // Each cell is encoded as it is appended, plain ASCII byte by byte: a replay writes millions of
+  // Each cell is encoded as it is written, numbers digit by digit: a replay writes millions of
   // rows, and building each as a string (a tree of dozens of small strings) and holding rows until
   // a write made every garbage collection copy them.
   private readonly buffer = Buffer.allocUnsafe(BUFFER_BYTES);
   private buffered = 0;
   private length: number;
+  private inRow = false;
 
   constructor(
     readonly path: string,
@@ -31,7 +55,8 @@ export class CsvJournal {
     if (resumeAt === null) {
       this.fd = openSync(path, 'w');
       this.length = 0;
-      this.append(header);
+      for (const name of header) this.text(name);
+      this.endRow();
     } else {
       this.fd = openSync(path, 'r+');
       ftruncateSync(this.fd, resumeAt);
@@ -39,13 +64,66 @@ export class CsvJournal {
     }
   }
 
-  append(row: readonly (string | number | null)[]): void {
-    for (let k = 0; k < row.length; k++) {
-      if (k > 0) this.putByte(COMMA);
-      const cell = row[k]!;
-      if (cell !== null) this.putCell(typeof cell === 'number' ? String(cell) : cell);
+  /** A text cell, quoted only when it must be. */
+  text(value: string): this {
+    this.startCell();
+    this.putText(value);
+    return this;
+  }
+
+  /** A number cell as `String(value)` writes it. */
+  shortestNumber(value: number): this {
+    this.startCell();
+    const magnitude = Math.abs(value);
+    const scaled = Math.round(magnitude * SHORTEST_SCALE);
+    // String writes the fewest decimals that read back as the value. If SHORTEST_DECIMALS do, the
+    // fewest are those less their trailing zeros: below SCALED_LIMIT only one whole number reads
+    // back as the value, so any shorter decimals would be these with zeros to drop.
+    if (magnitude >= SMALLEST_PLAIN && scaled < SCALED_LIMIT && scaled / SHORTEST_SCALE === magnitude) {
+      let fraction = (scaled - Math.floor(scaled / SHORTEST_SCALE) * SHORTEST_SCALE) | 0;
+      let decimals = fraction === 0 ? 0 : SHORTEST_DECIMALS;
+      while (decimals > 0 && fraction % 10 === 0) {
+        fraction = (fraction / 10) | 0;
+        decimals--;
+      }
+      this.putScaled(value < 0, scaled / EXACT_POWERS_OF_TEN[SHORTEST_DECIMALS - decimals]!, decimals);
+    } else {
+      this.putText(String(value));
     }
+    return this;
+  }
+
+  /** A number cell as `fixed(value, decimals)` writes it. */
+  fixedNumber(value: number, decimals: number): this {
+    this.startCell();
+    const scale = EXACT_POWERS_OF_TEN[decimals];
+    if (scale !== undefined) {
+      const magnitude = Math.abs(value);
+      const scaled = magnitude * scale;
+      if (scaled < SCALED_LIMIT) {
+        // toFixed rounds the exact product half up. Rounding to a double is monotone and every
+        // half below SCALED_LIMIT is a double, so the computed product is on the exact one's side
+        // of every half, or on the half itself: only then (costs of an odd number of half cents,
+        // say) does the exact remainder decide.
+        let rounded = Math.round(scaled);
+        if (scaled - Math.floor(scaled) === 0.5 && productRemainder(magnitude, scale, scaled) < 0) rounded--;
+        // fixed() drops the minus of a value that rounds to zero.
+        this.putScaled(rounded > 0 && value < 0, rounded, decimals);
+        return this;
+      }
+    }
+    this.putText(fixed(value, decimals));
+    return this;
+  }
+
+  endRow(): void {
     this.putByte(NEWLINE);
+    this.inRow = false;
+  }
+
+  private startCell(): void {
+    if (this.inRow) this.putByte(COMMA);
+    this.inRow = true;
   }
 
   private putByte(byte: number): void {
@@ -53,7 +131,33 @@ export class CsvJournal {
     this.buffer[this.buffered++] = byte;
   }
 
-  private putCell(text: string): void {
+  /**
+   * `scaled / 10^decimals` in full: the digits of the whole number `scaled` (below SCALED_LIMIT)
+   * with a point `decimals` places from the right and at least one digit before it, after a minus
+   * if `negative`. Written from the last digit back, so the length is worked out first.
+   */
+  private putScaled(negative: boolean, scaled: number, decimals: number): void {
+    // Both halves are below 2^31, so the digits come by integer division.
+    const high = Math.floor(scaled / LOW_SCALE) | 0;
+    const low = (scaled - high * LOW_SCALE) | 0;
+    const digits = Math.max(high > 0 ? LOW_DIGITS + digitCount(high) : digitCount(low), decimals + 1);
+    const bytes = (negative ? 1 : 0) + digits + (decimals > 0 ? 1 : 0);
+    if (this.buffered + bytes > BUFFER_BYTES) this.write();
+    const buffer = this.buffer;
+    if (negative) buffer[this.buffered] = MINUS;
+    let at = this.buffered + bytes;
+    this.buffered = at;
+    let rest = low;
+    for (let k = 0; k < digits; k++) {
+      if (k === decimals && k > 0) buffer[--at] = POINT;
+      if (k === LOW_DIGITS) rest = high;
+      const next = (rest / 10) | 0;
+      buffer[--at] = ZERO + rest - next * 10;
+      rest = next;
+    }
+  }
+
+  private putText(text: string): void {
     if (this.buffered + text.length > BUFFER_BYTES) this.write();
     if (text.length <= BUFFER_BYTES) {
       const start = this.buffered;
@@ -98,4 +202,28 @@ export class CsvJournal {
     this.flush();
     closeSync(this.fd);
   }
+}
+
+/**
+ * a × b − product exactly, for product = a × b rounded (Dekker's two-product: the halves' partial
+ * products are exact), when nothing overflows or comes near the subnormals.
+ */
+function productRemainder(a: number, b: number, product: number): number {
+  const aHigh = highHalf(a);
+  const aLow = a - aHigh;
+  const bHigh = highHalf(b);
+  const bLow = b - bHigh;
+  return aHigh * bHigh - product + aHigh * bLow + aLow * bHigh + aLow * bLow;
+}
+
+function highHalf(x: number): number {
+  const spread = SPLITTER * x;
+  return spread - (spread - x);
+}
+
+/** Decimal digits of a whole number below 10^9. */
+function digitCount(value: number): number {
+  let count = 1;
+  while (value >= EXACT_POWERS_OF_TEN[count]!) count++;
+  return count;
 }

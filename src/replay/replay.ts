@@ -6,7 +6,7 @@ import type { IsoDate } from '../core/dates.js';
 import { DataError, StateError, UsageError } from '../core/errors.js';
 import { stableStringify } from '../core/json.js';
 import { replaceDirectory, writeFileAtomic } from '../core/atomic.js';
-import { fixed, round } from '../artifacts/csv.js';
+import { round } from '../artifacts/csv.js';
 import { pointInTime } from '../data/point-in-time.js';
 import type { MarketPanel } from '../data/panel.js';
 import type { KairosConfig } from '../config/schema.js';
@@ -118,7 +118,7 @@ async function replaySessions(options: ReplayOptions, requested: readonly IsoDat
     flags: new CsvJournal(join(partial, 'flags.csv'), FLAGS_HEADER, checkpoint?.offsets.flags ?? null),
   };
   const flag = (date: IsoDate, book: string, tickers: readonly string[], what: string) => {
-    for (const ticker of tickers) journals.flags.append([date, book, ticker, what]);
+    for (const ticker of tickers) journals.flags.text(date).text(book).text(ticker).text(what).endRow();
   };
   const delistedAfter = lastListedIndex(panel.fields.close, panel.tickers.length, panel.dates.length);
   const sharedOutputs = new SharedStrategyOutputs();
@@ -133,7 +133,6 @@ async function replaySessions(options: ReplayOptions, requested: readonly IsoDat
     for (let d = startIndex; d <= lastIndex; d++) {
       const date = panel.dates[d]!;
       const market = pointInTime(panel, date);
-      priceTexts.clear();
       await prefetch?.offer(d, market, sharedOutputs);
       const critical = hasCritical(preRebalanceChecks(date, { sep_base_latest: date, feat_matrix_latest: date, regime_latest: null }, market, config.validation));
       for (const book of books) {
@@ -143,7 +142,7 @@ async function replaySessions(options: ReplayOptions, requested: readonly IsoDat
         const mark = book.ledger.mark(market.field('close'), date);
         flag(date, book.name, mark.carried, 'carried_price');
         const fills = [...filled, ...closed];
-        for (const f of fills) journals.trades.append(tradeRow(f));
+        for (const f of fills) writeTrade(journals.trades, f);
         if (wantsPositions(config.replay.positions, panel, d, lastIndex)) writePositions(journals.positions, book, market.field('close'), date, mark.equity);
         let marked = mark;
         if (critical) {
@@ -184,7 +183,7 @@ async function replaySessions(options: ReplayOptions, requested: readonly IsoDat
               // Filled at D's close after the decision: they are D's trades and costs, so D's row is
               // marked again after them.
               const atClose = fillPending(book, panel, d, config, flag, true);
-              for (const f of atClose) journals.trades.append(tradeRow(f));
+              for (const f of atClose) writeTrade(journals.trades, f);
               if (atClose.length > 0) {
                 fills.push(...atClose);
                 marked = book.ledger.mark(market.field('close'), date);
@@ -199,8 +198,9 @@ async function replaySessions(options: ReplayOptions, requested: readonly IsoDat
           traded += f.notional;
           costs += f.total_cost;
         }
-        book.curve.push({ date, equity: marked.equity, turnover: traded / (2 * marked.equity), costs, gross: marked.gross, net: marked.net });
-        journals.equity.append([date, book.name, fixed(marked.equity, 2), fixed(marked.equity / previous - 1, 8), fixed(marked.gross, 6), fixed(marked.net, 6), fixed(book.curve.at(-1)!.turnover, 6), fixed(book.curve.at(-1)!.costs, 2)]);
+        const point: EquityPoint = { date, equity: marked.equity, turnover: traded / (2 * marked.equity), costs, gross: marked.gross, net: marked.net };
+        book.curve.push(point);
+        journals.equity.text(date).text(book.name).fixedNumber(point.equity, 2).fixedNumber(point.equity / previous - 1, 8).fixedNumber(point.gross, 6).fixedNumber(point.net, 6).fixedNumber(point.turnover, 6).fixedNumber(point.costs, 2).endRow();
         // The combined book holds every strategy: its state now is what they are handed next session.
         if (book === books[0] && d < lastIndex) prefetch?.handing(d + 1, book.snapshot?.strategies);
         }
@@ -331,29 +331,28 @@ function writePositions(journal: CsvJournal, book: Book, closes: Float64Array, d
     const shares = ledger.shares[i]!;
     if (shares === 0) continue;
     const price = Number.isFinite(closes[i]!) ? closes[i]! : ledger.lastPrice[i]!;
-    journal.append([date, book.name, ledger.tickers[i]!, shares, priceText(price), fixed(shares * price, 2), fixed((shares * price) / equity, 6)]);
+    const value = shares * price;
+    journal.text(date).text(book.name).text(ledger.tickers[i]!).shortestNumber(shares).shortestNumber(price).fixedNumber(value, 2).fixedNumber(value / equity, 6).endRow();
   }
-  journal.append([date, book.name, 'CASH', fixed(ledger.cash, 2), '1', fixed(ledger.cash, 2), fixed(ledger.cash / equity, 6)]);
+  journal.text(date).text(book.name).text('CASH').fixedNumber(ledger.cash, 2).text('1').fixedNumber(ledger.cash, 2).fixedNumber(ledger.cash / equity, 6).endRow();
 }
 
-/**
- * Prices as the journals write them (shortest round-trip text), kept for the current session: the
- * books fill and hold the same names at the same prices, and formatting a double costs more than
- * looking it up.
- */
-const priceTexts = new Map<number, string>();
-
-function priceText(price: number): string {
-  let text = priceTexts.get(price);
-  if (text === undefined) {
-    text = String(price);
-    priceTexts.set(price, text);
-  }
-  return text;
-}
-
-function tradeRow(f: Fill): (string | number)[] {
-  return [f.date, f.book, f.ticker, f.side, f.shares, priceText(f.reference_price), fixed(f.fill_price, 6), fixed(f.notional, 2), fixed(f.commission, 2), fixed(f.spread_cost, 2), fixed(f.impact_cost, 2), fixed(f.total_cost, 2), f.reason];
+function writeTrade(journal: CsvJournal, f: Fill): void {
+  journal
+    .text(f.date)
+    .text(f.book)
+    .text(f.ticker)
+    .text(f.side)
+    .shortestNumber(f.shares)
+    .shortestNumber(f.reference_price)
+    .fixedNumber(f.fill_price, 6)
+    .fixedNumber(f.notional, 2)
+    .fixedNumber(f.commission, 2)
+    .fixedNumber(f.spread_cost, 2)
+    .fixedNumber(f.impact_cost, 2)
+    .fixedNumber(f.total_cost, 2)
+    .text(f.reason)
+    .endRow();
 }
 
 const checkpointSchema = z.object({
