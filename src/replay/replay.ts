@@ -12,7 +12,7 @@ import type { MarketPanel } from '../data/panel.js';
 import type { KairosConfig } from '../config/schema.js';
 import type { RunSnapshot } from '../state/store.js';
 import { hasCritical } from '../validation/alerts.js';
-import { preRebalanceChecks } from '../validation/checks.js';
+import { replaySessionBlocked } from '../validation/checks.js';
 import { bookMetrics, type BookMetrics, type EquityPoint } from '../analytics/performance.js';
 import { renderReport } from '../report/html-report.js';
 import { sharpeAllocations } from '../engine/aggregator.js';
@@ -73,7 +73,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayOutcome> 
   const requested = options.calendar.sessions(options.from, options.to);
   if (requested.length === 0) throw new UsageError(`no XNYS sessions between ${options.from} and ${options.to}`);
   // Started before the panel loads, so the worker imports its modules and strategies meanwhile.
-  const prefetch = StrategyPrefetch.launch(options.strategies, options.calendar, options.log);
+  const prefetch = StrategyPrefetch.launch(options.strategies, options.config.validation, options.calendar, options.log);
   try {
     return await replaySessions(options, requested, prefetch);
   } finally {
@@ -133,8 +133,7 @@ async function replaySessions(options: ReplayOptions, requested: readonly IsoDat
     for (let d = startIndex; d <= lastIndex; d++) {
       const date = panel.dates[d]!;
       const market = pointInTime(panel, date);
-      await prefetch?.offer(d, market, sharedOutputs);
-      const critical = hasCritical(preRebalanceChecks(date, { sep_base_latest: date, feat_matrix_latest: date, regime_latest: null }, market, config.validation));
+      const critical = (await prefetch?.offer(d, market, sharedOutputs)) ?? replaySessionBlocked(market, config.validation);
       for (const book of books) {
         const filled = fillPending(book, panel, d, config, flag);
         const delisted = delistedHoldings(book.ledger, delistedAfter, d);

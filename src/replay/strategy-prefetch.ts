@@ -7,6 +7,7 @@ import { XnysCalendar } from '../calendar/xnys.js';
 import { jsonEqual, type JsonValue } from '../core/json.js';
 import type { Logger } from '../core/log.js';
 import type { MarketPanelParts } from '../data/market-panel.js';
+import type { ValidationConfig } from '../config/schema.js';
 import { returnsOf } from '../data/point-in-time.js';
 import type { MarketPanel, PointInTimeMarket } from '../data/panel.js';
 import type { SharedStrategyOutputs, StateMatch } from '../engine/shared-outputs.js';
@@ -38,6 +39,8 @@ export interface FromWorker {
   readonly results: readonly PrefetchResult[];
   /** Whether the session's risk-window statistics are in its slot (see `RiskStatSlots`). */
   readonly riskStats: boolean;
+  /** `replaySessionBlocked` for the session. */
+  readonly blocked: boolean;
 }
 
 /**
@@ -65,6 +68,7 @@ export function riskSlot(ring: RiskStatSlots, session: number, names: number): W
 
 export interface StrategyWorkerData {
   readonly strategies: readonly Omit<LoadedStrategy, 'definition'>[];
+  readonly validation: ValidationConfig;
   readonly logLevel: string;
 }
 
@@ -134,11 +138,11 @@ export class StrategyPrefetch {
    * Started before the panel is loaded, so it imports its modules and strategies meanwhile; it
    * computes nothing until `attach` hands it the panel. `close` it on every path.
    */
-  static launch(strategies: readonly LoadedStrategy[], calendar: TradingCalendar, log: Logger): StrategyPrefetch | null {
+  static launch(strategies: readonly LoadedStrategy[], validation: ValidationConfig, calendar: TradingCalendar, log: Logger): StrategyPrefetch | null {
     const script = fileURLToPath(new URL('./strategy-worker.js', import.meta.url));
     const compiled = strategies.every((s) => !/\.[cm]?ts$/.test(s.source));
     if (!existsSync(script) || !compiled || strategies.length === 0 || !(calendar instanceof XnysCalendar) || availableParallelism() < 2) return null;
-    const workerData: StrategyWorkerData = { strategies: strategies.map(({ definition: _plugin, ...spec }) => spec), logLevel: log.level };
+    const workerData: StrategyWorkerData = { strategies: strategies.map(({ definition: _plugin, ...spec }) => spec), validation, logLevel: log.level };
     try {
       // A young generation four times V8's default: the worker's outputs live a few sessions,
       // and fewer scavenges copy them fewer times.
@@ -181,13 +185,14 @@ export class StrategyPrefetch {
 
   /**
    * Waits for the worker's outputs for `session` and offers them to the books through `shared`
-   * for `market`, each under the state it was computed from.
+   * for `market`, each under the state it was computed from. Returns whether the session is
+   * blocked (`replaySessionBlocked`), or null when the worker has no word on it.
    */
-  async offer(session: number, market: PointInTimeMarket, shared: SharedStrategyOutputs): Promise<void> {
-    if (this.failed || session < this.chainStart) return;
+  async offer(session: number, market: PointInTimeMarket, shared: SharedStrategyOutputs): Promise<boolean | null> {
+    if (this.failed || session < this.chainStart) return null;
     const message = this.arrived.get(session) ?? (await new Promise<FromWorker | null>((deliver) => (this.waiter = { session, deliver })));
     this.arrived.delete(session);
-    if (message === null) return;
+    if (message === null) return null;
     this.worker.postMessage({ type: 'ack', generation: this.generation, through: session + LOOKAHEAD } satisfies ToWorker);
     const tickers = market.tickers;
     if (message.riskStats && this.risk) adoptWindowStats(market.returns(this.risk.window), this.risk.window, tickers.length, riskSlot(this.risk, session, tickers.length));
@@ -201,6 +206,7 @@ export class StrategyPrefetch {
     if (handed && results.some((r) => r.signal === null || !jsonEqual(r.custom, handed[r.strategyId]?.custom ?? null) || !signalEquals(handed[r.strategyId]?.signal ?? {}, r.signal, tickers))) {
       this.diverged = true;
     }
+    return message.blocked;
   }
 
   async close(): Promise<void> {

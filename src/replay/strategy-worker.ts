@@ -17,6 +17,7 @@ import { importDefinition, type LoadedStrategy } from '../engine/strategy-loader
 import type { StrategyState } from '../state/store.js';
 import { packOutput, packSignal, type PackedSignal } from './packed.js';
 import { computeWindowStats } from '../risk/volatility.js';
+import { replaySessionBlocked } from '../validation/checks.js';
 import { riskSlot, type FromWorker, type PrefetchResult, type RiskStatSlots, type StrategyWorkerData, type ToWorker } from './strategy-prefetch.js';
 import type { MarketPanel } from '../data/panel.js';
 
@@ -81,15 +82,17 @@ async function pump(): Promise<void> {
     while (chain !== null && chain.session <= allowedThrough && chain.session < panel.dates.length) {
       const current = chain;
       const results = await stepSession(panel, current);
+      const market = pointInTime(panel, panel.dates[current.session]!);
       const riskStats = current.session >= risk.window;
-      if (riskStats) computeWindowStats(pointInTime(panel, panel.dates[current.session]!).returns(risk.window), risk.window, panel.tickers.length, riskSlot(risk, current.session, panel.tickers.length));
+      if (riskStats) computeWindowStats(market.returns(risk.window), risk.window, panel.tickers.length, riskSlot(risk, current.session, panel.tickers.length));
+      const blocked = replaySessionBlocked(market, data.validation);
       // A restart that arrived meanwhile makes this session's work moot.
       if (chain !== current) continue;
       try {
-        port.postMessage({ generation: current.generation, session: current.session, results, riskStats } satisfies FromWorker);
+        port.postMessage({ generation: current.generation, session: current.session, results, riskStats, blocked } satisfies FromWorker);
       } catch {
         // An output that cannot cross threads (a function in its meta, say): the main thread computes that session.
-        port.postMessage({ generation: current.generation, session: current.session, results: [], riskStats } satisfies FromWorker);
+        port.postMessage({ generation: current.generation, session: current.session, results: [], riskStats, blocked } satisfies FromWorker);
       }
       current.session++;
     }

@@ -1,7 +1,7 @@
 import type { IsoDate } from '../core/dates.js';
 import type { PointInTimeMarket, RegimeLabel } from '../data/panel.js';
 import type { ValidationConfig } from '../config/schema.js';
-import type { Alert } from './alerts.js';
+import { hasCritical, type Alert } from './alerts.js';
 
 export interface DataFreshness {
   readonly feat_matrix_latest: IsoDate | null;
@@ -154,4 +154,14 @@ function quantile(sorted: Float64Array, q: number): number {
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+/**
+ * Whether a replayed session is blocked: its pre-rebalance checks raise a CRITICAL alert, with the
+ * data as fresh as the session (a replay's panel holds every table up to its last date). It reads
+ * nothing but the session's market, so replay's strategy worker can decide it ahead.
+ */
+export function replaySessionBlocked(market: PointInTimeMarket, config: ValidationConfig): boolean {
+  const freshness = { sep_base_latest: market.date, feat_matrix_latest: market.date, regime_latest: null };
+  return hasCritical(preRebalanceChecks(market.date, freshness, market, config));
 }
