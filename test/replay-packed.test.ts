@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { attachedDenseTargets } from '../src/engine/sleeve-vectors.js';
+import { attachedDenseTargets, signalRecord } from '../src/engine/sleeve-vectors.js';
 import type { StrategyOutput } from '../src/engine/strategy.js';
-import { packOutput, unpackOutput } from '../src/replay/packed.js';
+import { packOutput, packSignal, signalEquals, unpackOutput } from '../src/replay/packed.js';
 
 const tickers = ['AAA', 'BBB', 'CCC', 'DDD'];
 
@@ -33,5 +33,29 @@ describe('packed strategy outputs', () => {
       expect(unpacked).toEqual(output);
       expect(attachedDenseTargets(unpacked, tickers)).toBeUndefined();
     }
+  });
+});
+
+describe('signalEquals', () => {
+  const vector = Float64Array.from([0.25, 0, -0.5, 0.25]);
+
+  it('matches a record to its packed form whether or not the record came from a vector', () => {
+    const fromVector = signalRecord(vector, tickers);
+    const literal = { AAA: 0.25, CCC: -0.5, DDD: 0.25 };
+    for (const record of [fromVector, literal]) {
+      expect(signalEquals(record, packSignal(literal, tickers)!, tickers)).toBe(true);
+      expect(signalEquals(record, { tickers: Int32Array.of(0, 2, 3), weights: Float64Array.of(0.25, -0.5, 0.3) }, tickers)).toBe(false);
+      expect(signalEquals(record, { tickers: Int32Array.of(0, 2), weights: Float64Array.of(0.25, -0.5) }, tickers)).toBe(false);
+      expect(signalEquals(record, { tickers: Int32Array.of(0, 1, 3), weights: Float64Array.of(0.25, -0.5, 0.25) }, tickers)).toBe(false);
+    }
+  });
+
+  it('tells the order of a record\'s names and −0 from +0, as code reading the record could', () => {
+    const reordered = { DDD: 0.25, AAA: 0.25, CCC: -0.5 };
+    expect(signalEquals(reordered, packSignal({ AAA: 0.25, CCC: -0.5, DDD: 0.25 }, tickers)!, tickers)).toBe(false);
+    expect(signalEquals(reordered, packSignal(reordered, tickers)!, tickers)).toBe(true);
+    const zero = signalRecord(Float64Array.from([0.5, 0, 0, 0]), tickers);
+    expect(signalEquals(zero, { tickers: Int32Array.of(0), weights: Float64Array.of(0.5) }, tickers)).toBe(true);
+    expect(signalEquals({ AAA: -0 }, { tickers: Int32Array.of(0), weights: Float64Array.of(0) }, tickers)).toBe(false);
   });
 });

@@ -16,6 +16,8 @@ export interface DenseSignal {
 }
 
 const denseBySignal = new WeakMap<object, { tickers: readonly string[]; dense: DenseSignal }>();
+/** Records built by `signalRecord`: their keys are exactly their vector's held names, in ascending order. */
+const recordsInTickerOrder = new WeakSet<object>();
 const signalByWeights = new WeakMap<Float64Array, Readonly<Record<string, number>>>();
 const mapBySignal = new WeakMap<object, ReadonlyMap<string, number>>();
 
@@ -53,10 +55,21 @@ export function signalRecord(weights: Float64Array, tickers: readonly string[]):
     for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) record[tickers[i]!] = weights[i]!;
     signal = record;
     signalByWeights.set(weights, signal);
+    recordsInTickerOrder.add(signal);
     // The record's own dense form is the vector it came from.
     denseBySignal.set(signal, { tickers, dense: { weights, held: nonZeroIndices(weights), unknown: [] } });
   }
   return signal;
+}
+
+/**
+ * The dense form of a record whose keys are known to be its held names in ticker order (one
+ * `signalRecord` built for `tickers`), so that comparing it needs no look-up by name; else undefined.
+ */
+export function orderedDenseSignal(signal: object, tickers: readonly string[]): DenseSignal | undefined {
+  if (!recordsInTickerOrder.has(signal)) return undefined;
+  const cached = denseBySignal.get(signal);
+  return cached?.tickers === tickers ? cached.dense : undefined;
 }
 
 export function nonZeroIndices(weights: Float64Array): Int32Array {

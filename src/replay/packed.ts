@@ -7,7 +7,7 @@
  */
 import type { SleeveTarget, StrategyOutput } from '../engine/strategy.js';
 import { tickerPositions } from '../data/ticker-index.js';
-import { attachDenseTargets } from '../engine/sleeve-vectors.js';
+import { attachDenseTargets, orderedDenseSignal } from '../engine/sleeve-vectors.js';
 
 type MetaValue = string | number | null;
 
@@ -163,6 +163,14 @@ export function signalEquals(signal: Readonly<Record<string, number>>, packed: P
 const equalPairs = new WeakMap<object, PackedSignal>();
 
 function sameSignal(signal: Readonly<Record<string, number>>, packed: PackedSignal, tickers: readonly string[]): boolean {
+  const dense = orderedDenseSignal(signal, tickers);
+  if (dense) {
+    // Keys are the held names in ticker order: compare indices and weights without a name in sight.
+    const { held, weights } = dense;
+    if (held.length !== packed.tickers.length) return false;
+    for (let k = 0; k < held.length; k++) if (held[k] !== packed.tickers[k] || !Object.is(weights[held[k]!], packed.weights[k])) return false;
+    return true;
+  }
   const keys = Object.keys(signal);
   if (keys.length !== packed.tickers.length) return false;
   for (let k = 0; k < keys.length; k++) {
