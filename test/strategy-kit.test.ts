@@ -182,6 +182,18 @@ describe('rankLongShort', () => {
   const tickers = letters(10);
   const oneToTen = Float64Array.from(tickers, (_, i) => i + 1);
 
+  it('gives its targets as a vector too, weight by weight the same, 0 outside the legs', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.double({ min: -5, max: 5, noNaN: true }), fc.constant(Number.NaN)), { minLength: 1, maxLength: 40 }), fc.constantFrom<'equal' | 'score'>('equal', 'score'), (values, weighting) => {
+        const names = letters(values.length);
+        const book = rankLongShort(Float64Array.from(values), names, legParams({ weighting, quantile: 0.25 }));
+        const expected = new Float64Array(values.length);
+        for (const t of book.targets) expected[names.indexOf(t.ticker)] = t.weight;
+        expect(book.weights).toEqual(expected);
+      }),
+    );
+  });
+
   it('longs the lowest quantile and shorts the highest, equal weights summing to ±gross/2, sorted by ticker', () => {
     const book = rankLongShort(oneToTen, tickers, legParams());
     expect(book).toMatchObject({ eligible: 10, namesPerLeg: 2 });
@@ -244,11 +256,11 @@ describe('rankLongShort', () => {
   });
 
   it('returns no targets when the quantile leaves no name per leg or the legs would overlap', () => {
-    expect(rankLongShort(Float64Array.from([1, 2, 3, 4]), letters(4), legParams())).toEqual({ targets: [], eligible: 4, namesPerLeg: 0 });
+    expect(rankLongShort(Float64Array.from([1, 2, 3, 4]), letters(4), legParams())).toEqual({ targets: [], weights: new Float64Array(4), eligible: 4, namesPerLeg: 0 });
     expect(rankLongShort(Float64Array.from([1, 2, 3, 4, 5]), letters(5), legParams()).targets).toHaveLength(2);
     // ⌊0.7 × 5⌋ = 3 per leg needs 6 names long/short but only 3 long-only.
     const five = Float64Array.from([1, 2, 3, 4, 5]);
-    expect(rankLongShort(five, letters(5), legParams({ quantile: 0.7 }))).toEqual({ targets: [], eligible: 5, namesPerLeg: 3 });
+    expect(rankLongShort(five, letters(5), legParams({ quantile: 0.7 }))).toEqual({ targets: [], weights: new Float64Array(5), eligible: 5, namesPerLeg: 3 });
     expect(rankLongShort(five, letters(5), legParams({ quantile: 0.7, long_only: true })).targets).toHaveLength(3);
   });
 

@@ -1,5 +1,6 @@
 import type { PointInTimeMarket } from '../data/panel.js';
 import type { StrategyOutput } from '../engine/strategy.js';
+import { attachDenseTargets } from '../engine/sleeve-vectors.js';
 import { eligibleScores, type Exclusions } from './eligibility.js';
 import type { FactorParams } from './params.js';
 import { rankLongShort, type LongEnd } from './rank.js';
@@ -26,7 +27,12 @@ export function rebalanceFactor(market: PointInTimeMarket, params: FactorParams,
   const moments = columnMoments(window);
   const universe = eligibleScores(market, spec.compute(window, moments), moments.observations, params);
   const book = rankLongShort(universe.scores, market.tickers, { ...params, longEnd: spec.longEnd, factor: spec.factor });
-  if (book.targets.length > 0) return { targets: book.targets };
+  if (book.targets.length > 0) {
+    const output = { targets: book.targets };
+    // Built from the vector, so the pipeline need not look every target up by name to check it.
+    attachDenseTargets(output, market.tickers, book.weights);
+    return output;
+  }
   const legs = params.long_only ? 'a long leg' : 'a long and a short leg';
   return {
     targets: [],

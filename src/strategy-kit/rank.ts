@@ -13,6 +13,8 @@ export interface LegParams extends Pick<FactorParams, 'quantile' | 'long_only' |
 export interface LongShortBook {
   /** Sorted by ticker; empty when the universe is too small for the legs. */
   readonly targets: SleeveTarget[];
+  /** The targets as a vector aligned with the tickers (0 outside the legs): every weight finite, each name once. */
+  readonly weights: Float64Array;
   readonly eligible: number;
   readonly namesPerLeg: number;
 }
@@ -35,7 +37,7 @@ export function rankLongShort(scores: Float64Array, tickers: readonly string[], 
   const eligible = ordered.length;
   const namesPerLeg = Math.floor(params.quantile * eligible + QUANTILE_SLACK);
   const legs = params.long_only ? 1 : 2;
-  if (namesPerLeg < 1 || eligible < legs * namesPerLeg) return { targets: [], eligible, namesPerLeg };
+  if (namesPerLeg < 1 || eligible < legs * namesPerLeg) return { targets: [], weights: new Float64Array(scores.length), eligible, namesPerLeg };
 
   const legBudget = params.gross / legs;
   // The median of the eligible scores, whichever end ranks first (its two middle values swap).
@@ -67,7 +69,7 @@ export function rankLongShort(scores: Float64Array, tickers: readonly string[], 
     meta.leg = rank <= namesPerLeg ? 'long' : 'short';
     targets.push({ ticker: tickers[index]!, weight: weightOf[index]!, score, meta });
   }
-  return { targets, eligible, namesPerLeg };
+  return { targets, weights: weightOf, eligible, namesPerLeg };
 }
 
 /** Indices of `tickers` in ticker order: the identity for a market's (sorted) tickers, checked once per array. */
