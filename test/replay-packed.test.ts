@@ -25,6 +25,17 @@ describe('packed strategy outputs', () => {
     expect(attachedDenseTargets(unpacked, [...tickers])).toBeUndefined(); // another ticker list: not this vector
   });
 
+  it('travel as they are when a target does not have the columns\' exact keys, so nothing is lost or reordered', () => {
+    const inherited = Object.assign(Object.create({ extra: 1 }) as object, { ticker: 'AAA', weight: 0.5 }) as { ticker: string; weight: number };
+    const odd: StrategyOutput[] = [
+      { targets: [{ weight: 0.5, ticker: 'AAA' }] },
+      { targets: [{ ticker: 'AAA', weight: 0.5 }, { ticker: 'BBB', weight: 0.5, score: 1 }] },
+      { targets: [inherited] },
+      { targets: [{ ticker: 'AAA', weight: 0.5, meta: { a: 1 } }, { ticker: 'BBB', weight: 0.5, meta: { b: 1 } }] },
+    ];
+    for (const output of odd) expect(packOutput(output, tickers)).toEqual({ raw: output });
+  });
+
   it('attach no vector when the targets would fail the pipeline\'s checks, so the books check them as in-process', () => {
     const twice: StrategyOutput = { targets: [{ ticker: 'AAA', weight: 0.5 }, { ticker: 'AAA', weight: 0.5 }] };
     const notFinite: StrategyOutput = { targets: [{ ticker: 'BBB', weight: Number.NaN }] };

@@ -127,9 +127,18 @@ function unpackTargets(packed: PackedTargets, tickers: readonly string[]): Sleev
   return targets;
 }
 
+/**
+ * Whether `Object.keys(value)` is exactly `keys`, without building that array: a packed output
+ * checks every target and its meta. An inherited enumerable key fails it (the output then travels
+ * as it is, which is always correct).
+ */
 function sameKeys(value: object, keys: readonly string[]): boolean {
-  const own = Object.keys(value);
-  return own.length === keys.length && own.every((key, i) => key === keys[i]);
+  let k = 0;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key) || key !== keys[k]) return false;
+    k++;
+  }
+  return k === keys.length;
 }
 
 /** A sleeve record (ticker → weight, in the record's order) as ticker indices and weights. */
