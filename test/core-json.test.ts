@@ -40,6 +40,14 @@ describe('stableStringify', () => {
     );
   });
 
+  it('sorts long key lists the same way as short ones', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.integer(), { minKeys: 17, maxKeys: 40 }), (value) => {
+        expect(stableStringify({ nested: value }, 0)).toBe(JSON.stringify(sortedCopy({ nested: value })));
+      }),
+    );
+  });
+
   it('sorts keys at every depth, integer-like keys included', () => {
     expect(stableStringify({ b: 1, a: { d: [{ z: 1, y: 2 }], c: 3 }, 10: 'x', 9: 'y' }, 0)).toBe('{"9":"y","10":"x","a":{"c":3,"d":[{"y":2,"z":1}]},"b":1}');
   });

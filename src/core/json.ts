@@ -25,7 +25,7 @@ function sortKeys(value: unknown): unknown {
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
   let changed = !isSorted(keys);
-  if (changed) keys.sort();
+  if (changed) sortInPlace(keys);
   const children = new Array<unknown>(keys.length);
   for (let k = 0; k < keys.length; k++) {
     const child = record[keys[k]!];
@@ -37,6 +37,26 @@ function sortKeys(value: unknown): unknown {
   for (let k = 0; k < keys.length; k++) out[keys[k]!] = children[k];
   return out;
 }
+
+/**
+ * `keys.sort()` (UTF-16 code-unit order). Most objects sorted here have a handful of keys (a
+ * checkpoint holds tens of thousands of `{ ticker, price }`), and the built-in sort allocates a
+ * work array for each: insertion sort does not.
+ */
+function sortInPlace(keys: string[]): void {
+  if (keys.length > SHORT_KEY_LIST) {
+    keys.sort();
+    return;
+  }
+  for (let k = 1; k < keys.length; k++) {
+    const key = keys[k]!;
+    let j = k - 1;
+    for (; j >= 0 && keys[j]! > key; j--) keys[j + 1] = keys[j]!;
+    keys[j + 1] = key;
+  }
+}
+
+const SHORT_KEY_LIST = 16;
 
 function isSorted(keys: readonly string[]): boolean {
   for (let k = 1; k < keys.length; k++) if (keys[k - 1]! > keys[k]!) return false;
