@@ -53,7 +53,8 @@ export interface CapsResult {
 export function applyCaps(input: CapsInput): CapsResult {
   validateCapsInput(input);
   const { weights, sectorIds, positionCap, sectorCaps, budget } = input;
-  // Books hold a small part of the universe: every pass below visits only the names with weight.
+  // A book holds part of the universe (a risk book ~75 names of 3,000): every pass below visits
+  // only the names with weight.
   // A name without weight adds exact zeros to every sum, so skipping it changes no bit.
   const held = nonZeroIndices(weights);
   const clipped = clipAt(weights, held, sectorIds, positionCap, sectorCaps);
@@ -74,24 +75,23 @@ export function applyCaps(input: CapsInput): CapsResult {
   }
 
   // The water-filling runs on the longs alone, packed: names without base weight get nothing from it.
-  const longIndices = longs.subarray(0, longCount);
   const longBase = new Float64Array(longCount);
   const longSectors = new Int32Array(longCount);
-  longIndices.forEach((i, k) => {
+  for (let k = 0; k < longCount; k++) {
     // Only proportions matter; scaling to max 1 keeps sums of subnormal bases from losing precision.
-    longBase[k] = weights[i]! / largestLong;
-    longSectors[k] = sectorIds[i]!;
-  });
+    longBase[k] = weights[longs[k]!]! / largestLong;
+    longSectors[k] = sectorIds[longs[k]!]!;
+  }
   const filled = waterFill(longBase, longSectors, positionCap, longCapacity, budget);
 
   const result = new Float64Array(weights.length);
   // The water-filling gives a name without base min(positionCap, 0): −0 under a −0 cap.
   if (Object.is(positionCap, -0)) result.fill(-0);
   let longTotal = 0;
-  longIndices.forEach((i, k) => {
-    result[i] = filled[k]!;
+  for (let k = 0; k < longCount; k++) {
+    result[longs[k]!] = filled[k]!;
     longTotal += filled[k]!;
-  });
+  }
   for (const i of held) if (clipped[i]! < 0) result[i] = clipped[i]!;
   const unallocated = budget - longTotal;
   return {
@@ -150,7 +150,7 @@ function clipAt(
 }
 
 /** Ascending indices of the entries that are not ±0. */
-export function nonZeroIndices(weights: Float64Array): Int32Array {
+function nonZeroIndices(weights: Float64Array): Int32Array {
   const indices = new Int32Array(weights.length);
   let count = 0;
   for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) indices[count++] = i;
