@@ -53,31 +53,52 @@ export interface CapsResult {
 export function applyCaps(input: CapsInput): CapsResult {
   validateCapsInput(input);
   const { weights, sectorIds, positionCap, sectorCaps, budget } = input;
-  const clipped = clipToCaps(weights, sectorIds, positionCap, sectorCaps);
+  // A book holds part of the universe (a risk book ~75 names of 3,000): every pass below visits
+  // only the names with weight.
+  // A name without weight adds exact zeros to every sum, so skipping it changes no bit.
+  const held = nonZeroIndices(weights);
+  const clipped = clipAt(weights, held, sectorIds, positionCap, sectorCaps);
 
-  const longBase = new Float64Array(weights.length);
   const longCapacity = Float64Array.from(sectorCaps);
-  for (let i = 0; i < weights.length; i++) {
+  const longs = new Int32Array(held.length);
+  let longCount = 0;
+  let largestLong = 0;
+  for (const i of held) {
     const w = weights[i]!;
-    if (w > 0) longBase[i] = w;
+    if (w > 0) {
+      longs[longCount++] = i;
+      largestLong = Math.max(largestLong, w);
+    }
     const sector = sectorIds[i]!;
     const c = clipped[i]!;
     if (c < 0 && sector >= 0) longCapacity[sector] = Math.max(0, longCapacity[sector]! + c);
   }
 
-  const result = waterFill(scaledToUnitMax(longBase), sectorIds, positionCap, longCapacity, budget);
-  let longTotal = 0;
-  for (let i = 0; i < result.length; i++) {
-    const c = clipped[i]!;
-    if (c < 0) result[i] = c;
-    else longTotal += result[i]!;
+  // The water-filling runs on the longs alone, packed: names without base weight get nothing from it.
+  const longBase = new Float64Array(longCount);
+  const longSectors = new Int32Array(longCount);
+  for (let k = 0; k < longCount; k++) {
+    // Only proportions matter; scaling to max 1 keeps sums of subnormal bases from losing precision.
+    longBase[k] = weights[longs[k]!]! / largestLong;
+    longSectors[k] = sectorIds[longs[k]!]!;
   }
+  const filled = waterFill(longBase, longSectors, positionCap, longCapacity, budget);
+
+  const result = new Float64Array(weights.length);
+  // The water-filling gives a name without base min(positionCap, 0): −0 under a −0 cap.
+  if (Object.is(positionCap, -0)) result.fill(-0);
+  let longTotal = 0;
+  for (let k = 0; k < longCount; k++) {
+    result[longs[k]!] = filled[k]!;
+    longTotal += filled[k]!;
+  }
+  for (const i of held) if (clipped[i]! < 0) result[i] = clipped[i]!;
   const unallocated = budget - longTotal;
   return {
     weights: result,
     cash: unallocated > BINDING_SLACK ? unallocated : 0,
-    bindingPositions: bindingPositions(result, positionCap),
-    bindingSectors: bindingSectors(weights, result, sectorIds, sectorCaps),
+    bindingPositions: bindingPositions(result, held, positionCap),
+    bindingSectors: bindingSectors(weights, result, held, sectorIds, sectorCaps),
   };
 }
 
@@ -92,16 +113,48 @@ export function clipToCaps(
   positionCap: number,
   sectorCaps: Float64Array,
 ): Float64Array {
-  const out = new Float64Array(weights.length);
-  for (let i = 0; i < weights.length; i++) out[i] = Math.sign(weights[i]!) * Math.min(Math.abs(weights[i]!), positionCap);
-  const gross = sectorGross(out, sectorIds, sectorCaps.length);
+  // Clipping maps a zero weight to itself unless a cap is negative or −0 (which flips its sign).
+  const zerosStay = !flipsZeroSign(positionCap) && !sectorCaps.some(flipsZeroSign);
+  const indices = zerosStay ? nonZeroIndices(weights) : Int32Array.from(weights.keys());
+  return clipAt(weights, indices, sectorIds, positionCap, sectorCaps);
+}
+
+function flipsZeroSign(cap: number): boolean {
+  return cap < 0 || Object.is(cap, -0);
+}
+
+/** `clipToCaps` of the names at `indices` (ascending); every other weight is copied as it is. */
+function clipAt(
+  weights: Float64Array,
+  indices: Int32Array,
+  sectorIds: Int32Array,
+  positionCap: number,
+  sectorCaps: Float64Array,
+): Float64Array {
+  const out = weights.slice();
+  const gross = new Float64Array(sectorCaps.length);
+  for (const i of indices) {
+    const w = weights[i]!;
+    const c = Math.sign(w) * Math.min(Math.abs(w), positionCap);
+    out[i] = c;
+    const sector = sectorIds[i]!;
+    if (sector >= 0) gross[sector] = gross[sector]! + Math.abs(c);
+  }
   const sectorScale = new Float64Array(sectorCaps.length);
   for (let s = 0; s < sectorCaps.length; s++) sectorScale[s] = gross[s]! > sectorCaps[s]! ? sectorCaps[s]! / gross[s]! : 1;
-  for (let i = 0; i < out.length; i++) {
+  for (const i of indices) {
     const sector = sectorIds[i]!;
     if (sector >= 0) out[i] = out[i]! * sectorScale[sector]!;
   }
   return out;
+}
+
+/** Ascending indices of the entries that are not ±0. */
+function nonZeroIndices(weights: Float64Array): Int32Array {
+  const indices = new Int32Array(weights.length);
+  let count = 0;
+  for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) indices[count++] = i;
+  return indices.subarray(0, count);
 }
 
 const FREE = 0;
@@ -283,29 +336,38 @@ function fillWithinCap(
   }
 }
 
-function bindingPositions(weights: Float64Array, positionCap: number): Int32Array {
+/** `held`: the only names whose weight can be non-zero. */
+function bindingPositions(weights: Float64Array, held: Int32Array, positionCap: number): Int32Array {
+  const threshold = positionCap - BINDING_SLACK;
   const indices: number[] = [];
-  for (let i = 0; i < weights.length; i++) if (Math.abs(weights[i]!) >= positionCap - BINDING_SLACK) indices.push(i);
+  if (threshold <= 0) {
+    // A cap within the slack of 0 binds every name, held or not.
+    for (let i = 0; i < weights.length; i++) if (Math.abs(weights[i]!) >= threshold) indices.push(i);
+  } else {
+    for (const i of held) if (Math.abs(weights[i]!) >= threshold) indices.push(i);
+  }
   return Int32Array.from(indices);
 }
 
 /** Sectors at their cap that wanted weight (a zero cap binds only if some member asked for weight). */
-function bindingSectors(requested: Float64Array, weights: Float64Array, sectorIds: Int32Array, sectorCaps: Float64Array): Int32Array {
-  const gross = sectorGross(weights, sectorIds, sectorCaps.length);
-  const wanted = sectorGross(requested, sectorIds, sectorCaps.length);
+function bindingSectors(
+  requested: Float64Array,
+  weights: Float64Array,
+  held: Int32Array,
+  sectorIds: Int32Array,
+  sectorCaps: Float64Array,
+): Int32Array {
+  const gross = new Float64Array(sectorCaps.length);
+  const wanted = new Float64Array(sectorCaps.length);
+  for (const i of held) {
+    const sector = sectorIds[i]!;
+    if (sector < 0) continue;
+    gross[sector] = gross[sector]! + Math.abs(weights[i]!);
+    wanted[sector] = wanted[sector]! + Math.abs(requested[i]!);
+  }
   const sectors: number[] = [];
   for (let s = 0; s < gross.length; s++) if (wanted[s]! > 0 && gross[s]! >= sectorCaps[s]! - BINDING_SLACK) sectors.push(s);
   return Int32Array.from(sectors);
-}
-
-/** Only proportions matter; scaling to max 1 keeps sums of subnormal bases from losing precision. */
-function scaledToUnitMax(base: Float64Array): Float64Array {
-  let max = 0;
-  for (let i = 0; i < base.length; i++) max = Math.max(max, base[i]!);
-  if (max === 0) return base;
-  const scaled = new Float64Array(base.length);
-  for (let i = 0; i < base.length; i++) scaled[i] = base[i]! / max;
-  return scaled;
 }
 
 /** Σ|w| per sector id. */
