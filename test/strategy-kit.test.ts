@@ -25,6 +25,7 @@ import durbinWatson from '../strategies/durbin-watson/index.js';
 import kurtosis from '../strategies/kurtosis/index.js';
 import volatility from '../strategies/volatility/index.js';
 import { fakeMarket, type FakeName } from './helpers/fake-market.js';
+import { orderStatistics } from '../src/strategy-kit/rank.js';
 
 const schema = factorParamsSchema({ window: 60, fewestObservations: 2 }, { flavour: z.enum(['plain', 'spicy']).default('plain') });
 const params = (overrides: Partial<FactorParams> = {}): FactorParams => schema.parse(overrides);
@@ -423,3 +424,18 @@ function referenceRanking(scores: Float64Array, tickers: readonly string[], para
   if (!params.long_only) leg(ranked.length - perLeg, -params.gross / legs, 'short');
   return out.sort((a, b) => byTicker(a.ticker, b.ticker));
 }
+
+describe('orderStatistics', () => {
+  it('finds the values a sort would put at the given positions, whatever ties and zeros', () => {
+    const value = fc.oneof(fc.double({ min: -3, max: 3, noNaN: true }), fc.constantFrom(0, -0, 1, -1, 2));
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 1, maxLength: 60 }).chain((values) => fc.tuple(fc.constant(values), fc.uniqueArray(fc.nat(values.length - 1), { minLength: 1, maxLength: 4 }))), ([values, picked]) => {
+        const positions = [...picked].sort((a, b) => a - b);
+        const sorted = Float64Array.from(values).sort();
+        // ±0 are one value to every use of the statistics: compare with ===, not Object.is.
+        expect(orderStatistics(Float64Array.from(values), positions).every((v, k) => v === sorted[positions[k]!])).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

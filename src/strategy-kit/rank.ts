@@ -33,21 +33,27 @@ const QUANTILE_SLACK = 1e-9;
  * sits on the median. Long leg sums to gross/2 and short leg to −gross/2; long-only puts gross long.
  */
 export function rankLongShort(scores: Float64Array, tickers: readonly string[], params: LegParams): LongShortBook {
-  const ordered = finiteScoresAscending(scores);
-  const eligible = ordered.length;
+  const finite = finiteScores(scores);
+  const eligible = finite.length;
   const namesPerLeg = Math.floor(params.quantile * eligible + QUANTILE_SLACK);
   const legs = params.long_only ? 1 : 2;
   if (namesPerLeg < 1 || eligible < legs * namesPerLeg) return { targets: [], weights: new Float64Array(scores.length), eligible, namesPerLeg };
 
   const legBudget = params.gross / legs;
+  // What ranking needs of the sorted scores: each leg's boundary and the two middle values.
+  const positions = [namesPerLeg - 1, (eligible - 1) >> 1, eligible >> 1, eligible - namesPerLeg].sort((a, b) => a - b);
+  const statistics = orderStatistics(finite, positions);
+  const at = (position: number): number => statistics[positions.indexOf(position)]!;
+  const lowBoundary = at(namesPerLeg - 1);
+  const highBoundary = at(eligible - namesPerLeg);
   // The median of the eligible scores, whichever end ranks first (its two middle values swap).
-  const median = (ordered[(eligible - 1) >> 1]! + ordered[eligible >> 1]!) / 2;
+  const median = (at((eligible - 1) >> 1) + at(eligible >> 1)) / 2;
   const rankOrder = byRank(scores, tickers, params.longEnd);
   // Rank and weight per name (rank 0: not in a leg); the targets then come out in ticker order.
   const rankOf = new Int32Array(scores.length);
   const weightOf = new Float64Array(scores.length);
   const addLeg = (firstRank: number, budget: number, side: 'first' | 'last'): void => {
-    const members = legMembers(scores, tickers, ordered, params.longEnd, side, namesPerLeg).sort(rankOrder);
+    const members = legMembers(scores, tickers, lowBoundary, highBoundary, params.longEnd, side, namesPerLeg).sort(rankOrder);
     const weights = legWeights(members, budget, scores, median, params.weighting);
     members.forEach((index, k) => {
       rankOf[index] = firstRank + k + 1;
@@ -84,13 +90,63 @@ function inTickerOrder(tickers: readonly string[]): ArrayLike<number> & Iterable
 
 const tickerOrders = new WeakMap<readonly string[], Int32Array>();
 
-/** The finite scores, ascending (a native numeric sort: no comparator call per pair). */
-function finiteScoresAscending(scores: Float64Array): Float64Array {
+/** The finite scores, in no particular order (`orderStatistics` reorders them). */
+function finiteScores(scores: Float64Array): Float64Array {
   let count = 0;
   for (let i = 0; i < scores.length; i++) if (Number.isFinite(scores[i]!)) count++;
-  const ordered = new Float64Array(count);
-  for (let i = 0, k = 0; i < scores.length; i++) if (Number.isFinite(scores[i]!)) ordered[k++] = scores[i]!;
-  return ordered.sort();
+  const values = new Float64Array(count);
+  for (let i = 0, k = 0; i < scores.length; i++) if (Number.isFinite(scores[i]!)) values[k++] = scores[i]!;
+  return values;
+}
+
+/**
+ * The values at ascending positions `ranks` of `values` sorted ascending, by quickselect: each
+ * selection leaves no larger value before its position and no smaller one after, so the next
+ * (higher) rank is looked for only to its right. O(n) instead of a sort. Equal values are
+ * interchangeable, ±0 included: where a sort would put −0 before +0 this may return either, which
+ * no use here can tell apart (boundary tests with === and <, distances |score − median|).
+ */
+export function orderStatistics(values: Float64Array, ranks: readonly number[]): number[] {
+  let left = 0;
+  return ranks.map((rank) => {
+    if (!(rank >= left && rank < values.length)) throw new RangeError(`rank ${rank} is not in ${left}…${values.length - 1}`);
+    selectInPlace(values, rank, left, values.length - 1);
+    left = rank;
+    return values[rank]!;
+  });
+}
+
+/** Hoare-partition quickselect on values[left…right] (median-of-three pivot): values[k] ends where a sort would put it. */
+function selectInPlace(values: Float64Array, k: number, left: number, right: number): void {
+  let lo = left;
+  let hi = right;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]! < values[lo]!) swap(values, mid, lo);
+    if (values[hi]! < values[lo]!) swap(values, hi, lo);
+    if (values[hi]! < values[mid]!) swap(values, hi, mid);
+    const pivot = values[mid]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (values[i]! < pivot) i++;
+      while (values[j]! > pivot) j--;
+      if (i <= j) {
+        swap(values, i, j);
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+function swap(values: Float64Array, a: number, b: number): void {
+  const held = values[a]!;
+  values[a] = values[b]!;
+  values[b] = held;
 }
 
 /** Rank order: most wanted long first, ties broken by ticker ascending. */
@@ -105,10 +161,10 @@ function byRank(scores: Float64Array, tickers: readonly string[], longEnd: LongE
  * taken in the rank order's tie-break (ticker ascending from the front, so the highest tickers
  * from the back). Unordered; the caller sorts the few it gets.
  */
-function legMembers(scores: Float64Array, tickers: readonly string[], ordered: Float64Array, longEnd: LongEnd, side: 'first' | 'last', count: number): number[] {
-  // Rank order runs along `ordered` for a low long end and against it for a high one.
+function legMembers(scores: Float64Array, tickers: readonly string[], lowBoundary: number, highBoundary: number, longEnd: LongEnd, side: 'first' | 'last', count: number): number[] {
+  // Rank order runs up the scores for a low long end and down them for a high one.
   const fromLow = (longEnd === 'low') === (side === 'first');
-  const boundary = fromLow ? ordered[count - 1]! : ordered[ordered.length - count]!;
+  const boundary = fromLow ? lowBoundary : highBoundary;
   const members: number[] = [];
   const tied: number[] = [];
   for (let i = 0; i < scores.length; i++) {
