@@ -1,3 +1,4 @@
+import { compareNumbers } from '../core/compare.js';
 import type { SleeveTarget } from '../engine/strategy.js';
 import type { FactorParams } from './params.js';
 
@@ -152,7 +153,7 @@ function swap(values: Float64Array, a: number, b: number): void {
 /** Rank order: most wanted long first, ties broken by ticker ascending. */
 function byRank(scores: Float64Array, tickers: readonly string[], longEnd: LongEnd): (a: number, b: number) => number {
   const direction = longEnd === 'low' ? 1 : -1;
-  return (a, b) => direction * (scores[a]! - scores[b]!) || compareStrings(tickers[a]!, tickers[b]!);
+  return (a, b) => direction * compareNumbers(scores[a]!, scores[b]!) || compareStrings(tickers[a]!, tickers[b]!);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { compareNumbers } from '../../src/core/compare.js';
 import type { Clustering } from './clustering.js';
 import type { ClusterParams } from './params.js';
 
@@ -58,7 +59,7 @@ export function selectMembers(input: SelectionInput): Selection {
   const { scores, correlation, clustering, params } = input;
   const n = scores.length;
   const clusterCount = clustering.clusters.length;
-  const byScore = (a: number, b: number): number => scores[b]! - scores[a]! || a - b;
+  const byScore = (a: number, b: number): number => compareNumbers(scores[b]!, scores[a]!) || a - b;
   const tooSimilar = (a: number, b: number): boolean => correlation[a * n + b]! > params.max_pair_correlation;
   const conflictsWithBook = (candidate: number, book: ReadonlySet<number>, ignoring = -1): boolean => {
     for (const kept of book) if (kept !== ignoring && tooSimilar(candidate, kept)) return true;

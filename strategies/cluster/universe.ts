@@ -1,3 +1,4 @@
+import { compareNumbers } from '../../src/core/compare.js';
 import { pairwiseCorrelation } from '../../src/clustering/correlation.js';
 import { columnMoments as kernelColumnMoments } from '../../src/kernels/kernels.js';
 import { DataError } from '../../src/core/errors.js';
@@ -59,7 +60,7 @@ export function clusterUniverse(market: PointInTimeMarket, params: ClusterParams
     else eligible.push(i);
   }
 
-  const byLiquidity = [...eligible].sort((a, b) => adv20[b]! - adv20[a]! || a - b);
+  const byLiquidity = [...eligible].sort((a, b) => compareNumbers(adv20[b]!, adv20[a]!) || a - b);
   const chosen = new Set(byLiquidity.slice(0, params.candidates));
   for (const i of eligible) if (held.has(market.tickers[i]!)) chosen.add(i);
   const columns = Int32Array.from([...chosen].sort((a, b) => a - b));

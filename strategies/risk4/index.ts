@@ -1,3 +1,4 @@
+import { compareNumbers } from '../../src/core/compare.js';
 import { z } from 'zod';
 import { DataError } from '../../src/core/errors.js';
 import type { PointInTimeMarket } from '../../src/data/panel.js';
@@ -55,7 +56,7 @@ export function topByScore(scores: Float64Array, universe: Uint8Array, tickers: 
   const members: number[] = [];
   for (let i = 0; i < universe.length; i++) if (universe[i] === 1) members.push(i);
   const byTicker = (a: number, b: number): number => (tickers[a]! < tickers[b]! ? -1 : tickers[a]! > tickers[b]! ? 1 : 0);
-  members.sort((a, b) => scores[b]! - scores[a]! || byTicker(a, b));
+  members.sort((a, b) => compareNumbers(scores[b]!, scores[a]!) || byTicker(a, b));
   return members.slice(0, n);
 }
 
