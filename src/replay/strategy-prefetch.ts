@@ -72,8 +72,12 @@ export interface StrategyWorkerData {
   readonly logLevel: string;
 }
 
-/** How many sessions the worker may run ahead of the one the main thread is on. */
-const LOOKAHEAD = 8;
+/**
+ * How many sessions the worker may run ahead of the one the main thread is on. Deep enough that
+ * the sessions that cost one thread more than the other (the cluster's days on the worker, days
+ * the combined book trades heavily on the main thread) even out instead of stalling either.
+ */
+const LOOKAHEAD = 32;
 const WORKER_YOUNG_GENERATION_MB = 64;
 
 function riskStatSlots(window: number, names: number): RiskStatSlots {
