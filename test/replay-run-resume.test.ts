@@ -88,8 +88,10 @@ async function outputsOf(dir: string): Promise<Record<string, string>> {
 }
 
 /**
- * Spawns the built binary with the plugin set to stall on STALL_AT, waits until it gets there
- * (checkpoint.json already written), and kills it with SIGKILL.
+ * Spawns the built binary with the plugin set to stall on STALL_AT, waits until it gets there and
+ * the replay has written the checkpoint of the 40th session (the strategy worker reaches STALL_AT
+ * up to its look-ahead before the books do, and the books go on until they need that session),
+ * and kills it with SIGKILL.
  */
 async function replayKilledAtStall(out: string): Promise<void> {
   const marker = join(root, `stalled-${Date.now()}`);
@@ -106,7 +108,14 @@ async function replayKilledAtStall(out: string): Promise<void> {
   const checkpoint = join(`${out}.partial`, 'checkpoint.json');
   const deadline = Date.now() + 60_000;
   let sawCheckpoint = false;
-  while (!existsSync(marker)) {
+  // The journals are flushed before checkpoint.json is renamed into place: wait for both.
+  const checkpointedAt40 = async (): Promise<boolean> => {
+    if (!existsSync(checkpoint)) return false;
+    const written = JSON.parse(await readFile(checkpoint, 'utf8')) as { offsets: { equity: number } };
+    const equity = await readFile(join(`${out}.partial`, 'equity.csv'), 'utf8');
+    return Buffer.byteLength(equity) === written.offsets.equity && equity.split('\n').filter(Boolean).at(-1)?.startsWith(`${SESSIONS[39]},`) === true;
+  };
+  while (!existsSync(marker) || !(await checkpointedAt40())) {
     sawCheckpoint ||= existsSync(checkpoint);
     if (finished !== null) throw new Error(`replay exited (${JSON.stringify(finished)}) before stalling: ${stderr}`);
     if (Date.now() > deadline) throw new Error('replay did not reach the stall point within 60 s');
