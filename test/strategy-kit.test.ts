@@ -26,6 +26,7 @@ import kurtosis from '../strategies/kurtosis/index.js';
 import volatility from '../strategies/volatility/index.js';
 import { fakeMarket, type FakeName } from './helpers/fake-market.js';
 import { orderStatistics } from '../src/strategy-kit/rank.js';
+import { packOutput, unpackOutput } from '../src/replay/packed.js';
 
 const schema = factorParamsSchema({ window: 60, fewestObservations: 2 }, { flavour: z.enum(['plain', 'spicy']).default('plain') });
 const params = (overrides: Partial<FactorParams> = {}): FactorParams => schema.parse(overrides);
@@ -183,6 +184,18 @@ describe('rankLongShort', () => {
   const tickers = letters(10);
   const oneToTen = Float64Array.from(tickers, (_, i) => i + 1);
 
+  it('gives its targets as columns too: keys ticker, weight, score, meta { factor, rank, leg }, built only when read', () => {
+    const book = rankLongShort(oneToTen, tickers, legParams());
+    expect(Array.from(book.columns.tickers)).toEqual([0, 1, 8, 9]);
+    expect(book.columns.metaKeys).toEqual(['value', 'rank', 'leg']);
+    for (const target of book.targets) {
+      expect(Object.keys(target)).toEqual(['ticker', 'weight', 'score', 'meta']);
+      expect(Object.keys(target.meta!)).toEqual(['value', 'rank', 'leg']);
+    }
+    expect(book.targets).toBe(book.targets);
+    expect(() => rankLongShort(oneToTen, tickers, legParams({ factor: 'rank' }))).toThrow(/cannot be called "rank"/);
+  });
+
   it('gives its targets as a vector too, weight by weight the same, 0 outside the legs', () => {
     fc.assert(
       fc.property(fc.array(fc.oneof(fc.double({ min: -5, max: 5, noNaN: true }), fc.constant(Number.NaN)), { minLength: 1, maxLength: 40 }), fc.constantFrom<'equal' | 'score'>('equal', 'score'), (values, weighting) => {
@@ -257,11 +270,11 @@ describe('rankLongShort', () => {
   });
 
   it('returns no targets when the quantile leaves no name per leg or the legs would overlap', () => {
-    expect(rankLongShort(Float64Array.from([1, 2, 3, 4]), letters(4), legParams())).toEqual({ targets: [], weights: new Float64Array(4), eligible: 4, namesPerLeg: 0 });
+    expect(rankLongShort(Float64Array.from([1, 2, 3, 4]), letters(4), legParams())).toMatchObject({ targets: [], weights: new Float64Array(4), eligible: 4, namesPerLeg: 0 });
     expect(rankLongShort(Float64Array.from([1, 2, 3, 4, 5]), letters(5), legParams()).targets).toHaveLength(2);
     // ⌊0.7 × 5⌋ = 3 per leg needs 6 names long/short but only 3 long-only.
     const five = Float64Array.from([1, 2, 3, 4, 5]);
-    expect(rankLongShort(five, letters(5), legParams({ quantile: 0.7 }))).toEqual({ targets: [], weights: new Float64Array(5), eligible: 5, namesPerLeg: 3 });
+    expect(rankLongShort(five, letters(5), legParams({ quantile: 0.7 }))).toMatchObject({ targets: [], weights: new Float64Array(5), eligible: 5, namesPerLeg: 3 });
     expect(rankLongShort(five, letters(5), legParams({ quantile: 0.7, long_only: true })).targets).toHaveLength(3);
   });
 
@@ -304,6 +317,21 @@ describe('rebalanceFactor', () => {
     const output = rebalanceFactor(fakeMarket({ names }), params({ window: 2, min_observations: 2 }), meanReturn);
     expect(weightsOf(output.targets)).toEqual({ A: -0.5, E: 0.5 });
     expect(output.notes).toBeUndefined();
+  });
+
+  it('crosses to replay\'s books as columns, without building its targets, and unpacks to exactly them', () => {
+    const names = [liquid('A', [-9, 5, 5]), liquid('B', [0, 2, 2]), liquid('C', [0, 0, 0]), liquid('D', [0, -2, -2]), liquid('E', [9, -5, -5])];
+    const market = fakeMarket({ names });
+    let reads = 0;
+    const output = rebalanceFactor(market, params({ window: 2, min_observations: 2 }), meanReturn);
+    const targets = Object.getOwnPropertyDescriptor(output, 'targets')!.get!;
+    Object.defineProperty(output, 'targets', { enumerable: true, configurable: true, get: () => (reads++, targets()) });
+    const packed = packOutput(output, market.tickers);
+    expect(reads).toBe(0);
+    expect('packed' in packed).toBe(true);
+    const unpacked = unpackOutput(structuredClone(packed), market.tickers);
+    expect(unpacked.targets).toEqual(output.targets);
+    expect(unpacked.targets.map((t) => Object.keys(t))).toEqual(output.targets.map((t) => Object.keys(t)));
   });
 
   it('goes to cash with a note that says why when too few names are eligible', () => {

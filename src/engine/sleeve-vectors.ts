@@ -1,4 +1,5 @@
 import { tickerPositions } from '../data/ticker-index.js';
+import type { SleeveTarget } from './strategy.js';
 
 /**
  * Sleeves travel in two shapes: a ticker → weight record in persisted state, and a dense vector
@@ -96,3 +97,52 @@ export function attachedDenseTargets(output: object, tickers: readonly string[])
   const attached = denseByOutput.get(output);
   return attached?.tickers === tickers ? attached.weights : undefined;
 }
+
+export type TargetMetaValue = string | number | null;
+
+/** Targets as columns: each target's ticker index, weight and optional score and meta, in target order. */
+export interface TargetColumns {
+  readonly tickers: Int32Array;
+  readonly weights: Float64Array;
+  /** Present when every target has a score. */
+  readonly scores: Float64Array | null;
+  /** Present when every target has a meta with exactly these keys in this order; one column per key. */
+  readonly metaKeys: readonly string[] | null;
+  readonly metaColumns: readonly (Float64Array | readonly TargetMetaValue[])[];
+}
+
+/** The targets the columns describe, each `{ ticker, weight, score?, meta? }` with its keys in that order. */
+export function targetsFromColumns(columns: TargetColumns, tickers: readonly string[]): SleeveTarget[] {
+  const { scores, metaKeys, metaColumns } = columns;
+  const targets: SleeveTarget[] = [];
+  for (let k = 0; k < columns.tickers.length; k++) {
+    const target: { ticker: string; weight: number; score?: number; meta?: Record<string, TargetMetaValue> } = { ticker: tickers[columns.tickers[k]!]!, weight: columns.weights[k]! };
+    if (scores) target.score = scores[k]!;
+    if (metaKeys) {
+      // Assigned, not a computed key in a literal: V8 takes a slow path for those, per object.
+      const meta: Record<string, TargetMetaValue> = {};
+      for (let m = 0; m < metaKeys.length; m++) meta[metaKeys[m]!] = metaColumns[m]![k]!;
+      target.meta = meta;
+    }
+    targets.push(target);
+  }
+  return targets;
+}
+
+const columnsByOutput = new WeakMap<object, { tickers: readonly string[]; columns: TargetColumns }>();
+
+/**
+ * Declares `columns` (ticker indices into `tickers`) exactly `output`'s targets, as
+ * `targetsFromColumns` builds them: replay's worker then sends the columns without reading, or
+ * building, a thousand target objects.
+ */
+export function attachTargetColumns(output: object, tickers: readonly string[], columns: TargetColumns): void {
+  columnsByOutput.set(output, { tickers, columns });
+}
+
+/** The target columns attached to `output` for `tickers`, if any. */
+export function attachedTargetColumns(output: object, tickers: readonly string[]): TargetColumns | undefined {
+  const attached = columnsByOutput.get(output);
+  return attached?.tickers === tickers ? attached.columns : undefined;
+}
+

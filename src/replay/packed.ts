@@ -7,30 +7,23 @@
  */
 import type { SleeveTarget, StrategyOutput } from '../engine/strategy.js';
 import { tickerPositions } from '../data/ticker-index.js';
-import { attachDenseTargets, orderedDenseSignal } from '../engine/sleeve-vectors.js';
+import { attachDenseTargets, attachedTargetColumns, orderedDenseSignal, targetsFromColumns, type TargetColumns, type TargetMetaValue } from '../engine/sleeve-vectors.js';
 
-type MetaValue = string | number | null;
-
-interface PackedTargets {
-  /** Own keys of every target, in order: ticker, weight, then score and/or meta when present. */
-  readonly shape: readonly string[];
-  readonly tickers: Int32Array;
-  readonly weights: Float64Array;
-  readonly scores: Float64Array | null;
-  /** Keys of every target's meta, in order, and one column per key. */
-  readonly metaKeys: readonly string[] | null;
-  readonly metaColumns: readonly (Float64Array | readonly MetaValue[])[];
-}
+/** Targets as columns; each target's own keys are ticker, weight, then score and/or meta when their columns are present. */
+type PackedTargets = TargetColumns;
 
 export type PackedOutput =
   | { readonly packed: PackedTargets; readonly rest: Omit<StrategyOutput, 'targets'>; readonly keys: readonly string[] }
   | { readonly raw: StrategyOutput };
 
+/** The output in columns; a strategy that attached its targets' columns (the factor kit) is packed without reading its targets. */
 export function packOutput(output: StrategyOutput, tickers: readonly string[]): PackedOutput {
-  const packed = packTargets(output.targets, tickers);
+  const packed = attachedTargetColumns(output, tickers) ?? packTargets(output.targets, tickers);
   if (!packed) return { raw: output };
-  const { targets: _targets, ...rest } = output;
-  return { packed, rest, keys: Object.keys(output) };
+  const keys = Object.keys(output);
+  const rest: Record<string, unknown> = {};
+  for (const key of keys) if (key !== 'targets') rest[key] = output[key as keyof StrategyOutput];
+  return { packed, rest: rest as Omit<StrategyOutput, 'targets'>, keys };
 }
 
 /**
@@ -46,7 +39,7 @@ export function unpackOutput(message: PackedOutput, tickers: readonly string[]):
   let targets: SleeveTarget[] | null = null;
   for (const key of message.keys) {
     if (key === 'targets') {
-      Object.defineProperty(output, key, { enumerable: true, configurable: true, get: () => (targets ??= unpackTargets(packed, tickers)) });
+      Object.defineProperty(output, key, { enumerable: true, configurable: true, get: () => (targets ??= targetsFromColumns(packed, tickers)) });
     } else output[key] = message.rest[key as keyof typeof message.rest];
   }
   const dense = denseColumns(packed, tickers.length);
@@ -86,7 +79,7 @@ function packTargets(targets: readonly SleeveTarget[], tickers: readonly string[
   const packedTickers = new Int32Array(n);
   const weights = new Float64Array(n);
   const scores = shape.includes('score' as never) ? new Float64Array(n) : null;
-  const metaValues: MetaValue[][] = (metaKeys ?? []).map(() => []);
+  const metaValues: TargetMetaValue[][] = (metaKeys ?? []).map(() => []);
   for (let k = 0; k < n; k++) {
     const target = targets[k]!;
     const index = positions.get(target.ticker);
@@ -104,27 +97,7 @@ function packTargets(targets: readonly SleeveTarget[], tickers: readonly string[
     }
   }
   const metaColumns = metaValues.map((column) => (column.every((v) => typeof v === 'number') ? Float64Array.from(column as number[]) : column));
-  return { shape, tickers: packedTickers, weights, scores, metaKeys, metaColumns };
-}
-
-function unpackTargets(packed: PackedTargets, tickers: readonly string[]): SleeveTarget[] {
-  const { shape, metaKeys, metaColumns } = packed;
-  const targets: SleeveTarget[] = [];
-  for (let k = 0; k < packed.tickers.length; k++) {
-    const target: Record<string, unknown> = {};
-    for (const key of shape) {
-      if (key === 'ticker') target.ticker = tickers[packed.tickers[k]!];
-      else if (key === 'weight') target.weight = packed.weights[k];
-      else if (key === 'score') target.score = packed.scores![k];
-      else {
-        const meta: Record<string, MetaValue> = {};
-        metaKeys!.forEach((name, m) => (meta[name] = metaColumns[m]![k]!));
-        target.meta = meta;
-      }
-    }
-    targets.push(target as unknown as SleeveTarget);
-  }
-  return targets;
+  return { tickers: packedTickers, weights, scores, metaKeys, metaColumns };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { PointInTimeMarket } from '../data/panel.js';
 import type { StrategyOutput } from '../engine/strategy.js';
-import { attachDenseTargets } from '../engine/sleeve-vectors.js';
+import { attachDenseTargets, attachTargetColumns } from '../engine/sleeve-vectors.js';
 import { eligibleScores, type Exclusions } from './eligibility.js';
 import type { FactorParams } from './params.js';
 import { rankLongShort, type LongEnd } from './rank.js';
@@ -27,10 +27,13 @@ export function rebalanceFactor(market: PointInTimeMarket, params: FactorParams,
   const moments = columnMoments(window);
   const universe = eligibleScores(market, spec.compute(window, moments), moments.observations, params);
   const book = rankLongShort(universe.scores, market.tickers, { ...params, longEnd: spec.longEnd, factor: spec.factor });
-  if (book.targets.length > 0) {
-    const output = { targets: book.targets };
-    // Built from the vector, so the pipeline need not look every target up by name to check it.
+  if (book.columns.tickers.length > 0) {
+    // Targets built only when read (artifacts do; a replay's books and worker use the vector and
+    // the columns), and both attached so the pipeline need not look every target up by name.
+    const output = {} as StrategyOutput;
+    Object.defineProperty(output, 'targets', { enumerable: true, configurable: true, get: () => book.targets });
     attachDenseTargets(output, market.tickers, book.weights);
+    attachTargetColumns(output, market.tickers, book.columns);
     return output;
   }
   const legs = params.long_only ? 'a long leg' : 'a long and a short leg';

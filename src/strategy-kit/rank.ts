@@ -1,5 +1,6 @@
 import { compareNumbers } from '../core/compare.js';
 import type { SleeveTarget } from '../engine/strategy.js';
+import { targetsFromColumns, type TargetColumns } from '../engine/sleeve-vectors.js';
 import type { FactorParams } from './params.js';
 
 /** Which end of the factor's range the long leg takes. */
@@ -12,13 +13,17 @@ export interface LegParams extends Pick<FactorParams, 'quantile' | 'long_only' |
 }
 
 export interface LongShortBook {
-  /** Sorted by ticker; empty when the universe is too small for the legs. */
-  readonly targets: SleeveTarget[];
+  /** Sorted by ticker; empty when the universe is too small for the legs. Built from `columns` when first read. */
+  readonly targets: readonly SleeveTarget[];
+  /** The targets as columns (`targetsFromColumns` gives them back): meta holds the factor, rank and leg. */
+  readonly columns: TargetColumns;
   /** The targets as a vector aligned with the tickers (0 outside the legs): every weight finite, each name once. */
   readonly weights: Float64Array;
   readonly eligible: number;
   readonly namesPerLeg: number;
 }
+
+const NO_COLUMNS: TargetColumns = { tickers: new Int32Array(0), weights: new Float64Array(0), scores: null, metaKeys: null, metaColumns: [] };
 
 // q × N computed in binary floating point can land just under an integer (0.29 × 100 = 28.999…).
 const QUANTILE_SLACK = 1e-9;
@@ -38,7 +43,8 @@ export function rankLongShort(scores: Float64Array, tickers: readonly string[], 
   const eligible = finite.length;
   const namesPerLeg = Math.floor(params.quantile * eligible + QUANTILE_SLACK);
   const legs = params.long_only ? 1 : 2;
-  if (namesPerLeg < 1 || eligible < legs * namesPerLeg) return { targets: [], weights: new Float64Array(scores.length), eligible, namesPerLeg };
+  if (namesPerLeg < 1 || eligible < legs * namesPerLeg) return bookOf(NO_COLUMNS, tickers, new Float64Array(scores.length), eligible, namesPerLeg);
+  if (params.factor === 'rank' || params.factor === 'leg') throw new RangeError(`a factor cannot be called "${params.factor}": targets' meta has its own ${params.factor}`);
 
   const legBudget = params.gross / legs;
   // What ranking needs of the sorted scores: each leg's boundary and the two middle values.
@@ -63,20 +69,41 @@ export function rankLongShort(scores: Float64Array, tickers: readonly string[], 
   };
   addLeg(0, legBudget, 'first');
   if (!params.long_only) addLeg(eligible - namesPerLeg, -legBudget, 'last');
-  const targets: SleeveTarget[] = [];
+  const members = legs * namesPerLeg;
+  const columnTickers = new Int32Array(members);
+  const columnWeights = new Float64Array(members);
+  const factorValues = new Float64Array(members);
+  const ranks = new Float64Array(members);
+  const sides: ('long' | 'short')[] = [];
+  let k = 0;
   for (const index of inTickerOrder(tickers)) {
     const rank = rankOf[index]!;
     if (rank === 0) continue;
-    const score = scores[index]!;
-    // Assigned in the literal's key order: a computed key in an object literal takes a slow path
-    // per object, and a factor strategy builds a thousand of these every rebalance.
-    const meta: Record<string, number | string> = {};
-    meta[params.factor] = score;
-    meta.rank = rank;
-    meta.leg = rank <= namesPerLeg ? 'long' : 'short';
-    targets.push({ ticker: tickers[index]!, weight: weightOf[index]!, score, meta });
+    columnTickers[k] = index;
+    columnWeights[k] = weightOf[index]!;
+    factorValues[k] = scores[index]!;
+    ranks[k] = rank;
+    sides.push(rank <= namesPerLeg ? 'long' : 'short');
+    k++;
   }
-  return { targets, weights: weightOf, eligible, namesPerLeg };
+  // Each target: { ticker, weight, score, meta: { <factor>: score, rank, leg } }.
+  const columns: TargetColumns = { tickers: columnTickers, weights: columnWeights, scores: factorValues, metaKeys: [params.factor, 'rank', 'leg'], metaColumns: [factorValues, ranks, sides] };
+  return bookOf(columns, tickers, weightOf, eligible, namesPerLeg);
+}
+
+/** The book with its targets built on first read: replay's worker sends the columns and never needs them. */
+function bookOf(columns: TargetColumns, tickers: readonly string[], weights: Float64Array, eligible: number, namesPerLeg: number): LongShortBook {
+  let targets: readonly SleeveTarget[] | null = null;
+  return {
+    get targets() {
+      targets ??= targetsFromColumns(columns, tickers);
+      return targets;
+    },
+    columns,
+    weights,
+    eligible,
+    namesPerLeg,
+  };
 }
 
 /** Indices of `tickers` in ticker order: the identity for a market's (sorted) tickers, checked once per array. */
