@@ -81,22 +81,32 @@ export function nonZeroIndices(weights: Float64Array): Int32Array {
   return held;
 }
 
-const denseByOutput = new WeakMap<object, { tickers: readonly string[]; weights: Float64Array }>();
+/**
+ * A fact about a strategy output, valid for one ticker list, kept beside the output (keyed by its
+ * identity) rather than on it, so that nothing a strategy returns is changed.
+ */
+function outputAttachment<T>(): { attach(output: object, tickers: readonly string[], value: T): void; attached(output: object, tickers: readonly string[]): T | undefined } {
+  const byOutput = new WeakMap<object, { tickers: readonly string[]; value: T }>();
+  return {
+    attach: (output, tickers, value) => byOutput.set(output, { tickers, value }),
+    attached: (output, tickers) => {
+      const entry = byOutput.get(output);
+      return entry?.tickers === tickers ? entry.value : undefined;
+    },
+  };
+}
+
+const denseTargets = outputAttachment<Float64Array>();
 
 /**
  * Declares `weights` (aligned with `tickers`) the checked dense form of `output`'s targets: every
  * weight finite, no ticker twice. Replay's strategy worker sends targets as columns, and the books
  * then need no target object to build their vectors.
  */
-export function attachDenseTargets(output: object, tickers: readonly string[], weights: Float64Array): void {
-  denseByOutput.set(output, { tickers, weights });
-}
+export const attachDenseTargets: (output: object, tickers: readonly string[], weights: Float64Array) => void = denseTargets.attach;
 
 /** The dense targets attached to `output` for `tickers`, if any. */
-export function attachedDenseTargets(output: object, tickers: readonly string[]): Float64Array | undefined {
-  const attached = denseByOutput.get(output);
-  return attached?.tickers === tickers ? attached.weights : undefined;
-}
+export const attachedDenseTargets: (output: object, tickers: readonly string[]) => Float64Array | undefined = denseTargets.attached;
 
 export type TargetMetaValue = string | number | null;
 
@@ -129,20 +139,15 @@ export function targetsFromColumns(columns: TargetColumns, tickers: readonly str
   return targets;
 }
 
-const columnsByOutput = new WeakMap<object, { tickers: readonly string[]; columns: TargetColumns }>();
+const targetColumns = outputAttachment<TargetColumns>();
 
 /**
  * Declares `columns` (ticker indices into `tickers`) exactly `output`'s targets, as
  * `targetsFromColumns` builds them: replay's worker then sends the columns without reading, or
  * building, a thousand target objects.
  */
-export function attachTargetColumns(output: object, tickers: readonly string[], columns: TargetColumns): void {
-  columnsByOutput.set(output, { tickers, columns });
-}
+export const attachTargetColumns: (output: object, tickers: readonly string[], columns: TargetColumns) => void = targetColumns.attach;
 
 /** The target columns attached to `output` for `tickers`, if any. */
-export function attachedTargetColumns(output: object, tickers: readonly string[]): TargetColumns | undefined {
-  const attached = columnsByOutput.get(output);
-  return attached?.tickers === tickers ? attached.columns : undefined;
-}
+export const attachedTargetColumns: (output: object, tickers: readonly string[]) => TargetColumns | undefined = targetColumns.attached;
 
