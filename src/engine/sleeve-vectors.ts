@@ -1,3 +1,4 @@
+import { nonZeroIndices } from '../core/vectors.js';
 import { tickerPositions } from '../data/ticker-index.js';
 import type { SleeveTarget } from './strategy.js';
 
@@ -71,14 +72,6 @@ export function orderedDenseSignal(signal: object, tickers: readonly string[]): 
   if (!recordsInTickerOrder.has(signal)) return undefined;
   const cached = denseBySignal.get(signal);
   return cached?.tickers === tickers ? cached.dense : undefined;
-}
-
-export function nonZeroIndices(weights: Float64Array): Int32Array {
-  let count = 0;
-  for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) count++;
-  const held = new Int32Array(count);
-  for (let i = 0, k = 0; i < weights.length; i++) if (weights[i] !== 0) held[k++] = i;
-  return held;
 }
 
 /**

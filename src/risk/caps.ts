@@ -7,6 +7,8 @@
  * everyone else until nothing exceeds a cap. Budget that no name can absorb is cash.
  */
 
+import { nonZeroIndices } from '../core/vectors.js';
+
 /** Numerical slack of the water-filling: a weight may exceed a cap by at most this much. */
 const CAP_TOLERANCE = 1e-12;
 /**
@@ -147,14 +149,6 @@ function clipAt(
     if (sector >= 0) out[i] = out[i]! * sectorScale[sector]!;
   }
   return out;
-}
-
-/** Ascending indices of the entries that are not ±0. */
-function nonZeroIndices(weights: Float64Array): Int32Array {
-  const indices = new Int32Array(weights.length);
-  let count = 0;
-  for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) indices[count++] = i;
-  return indices.subarray(0, count);
 }
 
 const FREE = 0;

@@ -1,4 +1,5 @@
 import { DataError } from '../core/errors.js';
+import { nonZeroIndices } from '../core/vectors.js';
 import { columnMoments, isImmutable, weightedRowSums } from '../kernels/kernels.js';
 import type { PointInTimeMarket } from '../data/panel.js';
 
@@ -30,7 +31,7 @@ export function bookReturnProfile(returns: Float64Array, sessions: number, weigh
   const n = weights.length;
   if (returns.length !== sessions * n) throw new RangeError(`returns hold ${returns.length} values, expected ${sessions}×${n}`);
   if (sessions < 2) throw new RangeError(`need at least 2 sessions of returns, got ${sessions}`);
-  const held = heldIndices(weights);
+  const held = nonZeroIndices(weights);
   const stats = windowStats(returns, sessions, n);
   const heldWeights = new Float64Array(held.length);
   const heldMeans = new Float64Array(held.length);
@@ -133,13 +134,4 @@ export function estimateBookVol(
 ): BookVolEstimate {
   const profile = bookReturnProfile(trailingReturns(market, window), window, weights);
   return { vol: annualisedVol(shrunkDailyVariance(profile, shrinkage)), profile };
-}
-
-function heldIndices(weights: Float64Array): Int32Array {
-  let count = 0;
-  for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) count++;
-  const held = new Int32Array(count);
-  let k = 0;
-  for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) held[k++] = i;
-  return held;
 }
