@@ -20,7 +20,7 @@ import { packOutput, packSignal, type PackedSignal } from './packed.js';
 import { computeWindowStats } from '../risk/volatility.js';
 import { replaySessionBlocked } from '../validation/checks.js';
 import { riskSlot, type FromWorker, type PrefetchResult, type RiskStatSlots, type StrategyWorkerData, type ToWorker } from './strategy-prefetch.js';
-import type { MarketPanel } from '../data/panel.js';
+import type { MarketPanel, PointInTimeMarket } from '../data/panel.js';
 
 const data = workerData as StrategyWorkerData;
 const port = parentPort!;
@@ -82,8 +82,8 @@ async function pump(): Promise<void> {
   try {
     while (chain !== null && chain.session <= allowedThrough && chain.session < panel.dates.length) {
       const current = chain;
-      const results = await stepSession(panel, current);
       const market = pointInTime(panel, panel.dates[current.session]!);
+      const results = await stepSession(panel, market, current);
       const riskStats = current.session >= risk.window;
       if (riskStats) computeWindowStats(market.returns(risk.window), risk.window, panel.tickers.length, riskSlot(risk, current.session, panel.tickers.length));
       const blocked = replaySessionBlocked(market, data.validation);
@@ -114,9 +114,8 @@ function packedFromWeights(weights: Float64Array): PackedSignal {
   return { tickers: held, weights: values };
 }
 
-async function stepSession(panel: MarketPanel, current: Chain): Promise<PrefetchResult[]> {
-  const date = panel.dates[current.session]!;
-  const market = pointInTime(panel, date);
+async function stepSession(panel: MarketPanel, market: PointInTimeMarket, current: Chain): Promise<PrefetchResult[]> {
+  const { date } = market;
   const results: PrefetchResult[] = [];
   for (const strategy of strategies) {
     const state = current.states.get(strategy.id) ?? null;
