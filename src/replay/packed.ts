@@ -9,11 +9,8 @@ import type { SleeveTarget, StrategyOutput } from '../engine/strategy.js';
 import { tickerPositions } from '../data/ticker-index.js';
 import { attachDenseTargets, attachedTargetColumns, orderedDenseSignal, targetsFromColumns, type TargetColumns, type TargetMetaValue } from '../engine/sleeve-vectors.js';
 
-/** Targets as columns; each target's own keys are ticker, weight, then score and/or meta when their columns are present. */
-type PackedTargets = TargetColumns;
-
 export type PackedOutput =
-  | { readonly packed: PackedTargets; readonly rest: Omit<StrategyOutput, 'targets'>; readonly keys: readonly string[] }
+  | { readonly packed: TargetColumns; readonly rest: Omit<StrategyOutput, 'targets'>; readonly keys: readonly string[] }
   | { readonly raw: StrategyOutput };
 
 /** The output in columns; a strategy that attached its targets' columns (the factor kit) is packed without reading its targets. */
@@ -47,7 +44,7 @@ export function unpackOutput(message: PackedOutput, tickers: readonly string[]):
   return output as unknown as StrategyOutput;
 }
 
-function denseColumns(packed: PackedTargets, size: number): Float64Array | null {
+function denseColumns(packed: TargetColumns, size: number): Float64Array | null {
   const dense = new Float64Array(size);
   const seen = new Uint8Array(size);
   for (let k = 0; k < packed.tickers.length; k++) {
@@ -67,7 +64,7 @@ const SHAPES = [
   ['ticker', 'weight', 'score', 'meta'],
 ] as const;
 
-function packTargets(targets: readonly SleeveTarget[], tickers: readonly string[]): PackedTargets | null {
+function packTargets(targets: readonly SleeveTarget[], tickers: readonly string[]): TargetColumns | null {
   if (!Array.isArray(targets)) return null;
   const positions = tickerPositions(tickers);
   const first = targets[0];
