@@ -148,9 +148,12 @@ describe('a run while another run holds the portfolio lock', () => {
 
   it('runs once a lock left by a crashed run has expired', async () => {
     const { portfolio, config } = await portfolioConfig('expired');
-    expect(await store.acquireLock(portfolio, 'crashed-run', 150)).toBe(true);
+    // Long enough for the first run to meet the lock even when the suite loads both cores.
+    const lockMs = 2000;
+    const acquired = Date.now();
+    expect(await store.acquireLock(portfolio, 'crashed-run', lockMs)).toBe(true);
     expectLockedOut(await runCli(runArgs(config, join(shared, `${portfolio}-early`))), portfolio);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, acquired + lockMs + 150 - Date.now())));
     expect(await runCli(runArgs(config, join(shared, `${portfolio}-out`)))).toMatchObject({ code: 0, stderr: '' });
     expect(await client.exists(lockKey(portfolio))).toBe(0);
   });
