@@ -55,7 +55,7 @@ describe('KairosDatabase', () => {
         CASE WHEN i % 7 = 0 THEN NULL ELSE i / 4.0 END AS x FROM range(5000) r(i)`);
       const seen: { i: number; k: number | null; x: number | null }[] = [];
       let chunks = 0;
-      await db.scanNumericChunks('SELECT i, k, CAST(x AS DOUBLE) AS x FROM t ORDER BY i', [], (columns, rows) => {
+      await db.scanNumericChunks('SELECT i, k, CAST(x AS DOUBLE) AS x FROM t ORDER BY i', [[]], (columns, rows) => {
         chunks++;
         expect(columns[0]!.values).toBeInstanceOf(Int32Array);
         expect(columns[2]!.values).toBeInstanceOf(Float64Array);
@@ -65,7 +65,25 @@ describe('KairosDatabase', () => {
       });
       expect(chunks).toBeGreaterThan(2);
       expect(seen).toEqual(Array.from({ length: 5000 }, (_, i) => ({ i, k: i % 11 === 0 ? null : -i, x: i % 7 === 0 ? null : i / 4 })));
-      await expect(db.scanNumericChunks(`SELECT 'a' AS s`, [], () => undefined)).rejects.toThrow(/column s is VARCHAR, not INTEGER or DOUBLE/);
+      await expect(db.scanNumericChunks(`SELECT 'a' AS s`, [[]], () => undefined)).rejects.toThrow(/column s is VARCHAR, not INTEGER or DOUBLE/);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('runs a scan once per parameter set, in order, and fails with the part that fails', async () => {
+    const db = await KairosDatabase.open(join(dir, 'parts.duckdb'));
+    try {
+      await db.run(`CREATE TABLE t AS SELECT CAST(i AS INTEGER) AS i FROM range(6000) r(i)`);
+      const seen: number[] = [];
+      const sql = 'SELECT i FROM t WHERE i BETWEEN $1 AND $2 ORDER BY i';
+      await db.scanNumericChunks(sql, [[0, 2499], [2500, 2500], [2501, 5999]], (columns, rows) => {
+        for (let r = 0; r < rows; r++) seen.push(columns[0]!.values[r]!);
+      });
+      expect(seen).toEqual(Array.from({ length: 6000 }, (_, i) => i));
+      // The second part cannot cast its bound; the third, already started, must not surface on its own.
+      await expect(db.scanNumericChunks('SELECT CAST($1 AS INTEGER) AS i', [[1], ['x'], [3]], () => undefined)).rejects.toThrow(/Could not convert string 'x'/);
+      await expect(db.scanNumericChunks('SELECT CAST($1 AS INTEGER) AS i', [[1], [2]], () => { throw new Error('visit failed'); })).rejects.toThrow('visit failed');
     } finally {
       db.close();
     }

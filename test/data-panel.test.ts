@@ -87,6 +87,16 @@ describe('loadPanel on a hand-made database', () => {
     expect(panel.regime).toEqual([{ volRegime: 'low_vol', trendRegime: 'bull' }, null, null]);
   });
 
+  it('reads the same panel one session per query as in one query', async () => {
+    const bySession = await withDatabase(join(dir, 'tiny-panel.duckdb'), (db) =>
+      loadPanel(db, { from: '2019-12-01', to: '2020-01-31', featureColumns: ['quality'], cellsPerQuery: 1 }),
+    );
+    expect(bySession.dates).toEqual(panel.dates);
+    expect(bySession.tickers).toEqual(panel.tickers);
+    for (const [field, values] of Object.entries(panel.fields)) expect([...bySession.fields[field as keyof MarketPanel['fields']]], field).toEqual([...values]);
+    expect([...bySession.extraFeatures.get('quality')!]).toEqual([...panel.extraFeatures.get('quality')!]);
+  });
+
   it('loads only the requested range', async () => {
     const path = join(dir, 'tiny-panel.duckdb');
     const narrow = await withDatabase(path, (db) => loadPanel(db, { from: D2, to: D2 }));
@@ -108,9 +118,9 @@ describe('loadPanel without a regime table', () => {
 
 describe('loadPanel refuses bad stored values', () => {
   const base = { ticker: 'A', date: D1 } as const;
-  async function failure(prices: TinyPrice[], features: TinyFeature[], featureColumns?: string[]): Promise<string> {
+  async function failure(prices: TinyPrice[], features: TinyFeature[], featureColumns?: string[], cellsPerQuery?: number): Promise<string> {
     const path = await makeTinyDatabase(dir, { fileName: `bad-${Math.random().toString(36).slice(2)}.duckdb`, prices, features });
-    const error = await withDatabase(path, (db) => loadPanel(db, { from: D1, to: D3, featureColumns })).catch((err: unknown) => err);
+    const error = await withDatabase(path, (db) => loadPanel(db, { from: D1, to: D3, featureColumns, cellsPerQuery })).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(DataError);
     return (error as Error).message;
   }
@@ -157,6 +167,17 @@ describe('loadPanel refuses bad stored values', () => {
       { ticker: 'A', date: D1, close: 10 },
     ];
     expect(await failure(prices, [])).toMatch(/ticker A on 2020-01-03/);
+  });
+
+  it('reports the earliest bad cell and duplicate when each session is its own query', async () => {
+    const prices: TinyPrice[] = [
+      { ticker: 'B', date: D3, close: -1 },
+      { ticker: 'A', date: D2, close: 0 },
+      { ticker: 'A', date: D1, close: 10 },
+    ];
+    expect(await failure(prices, [], undefined, 1)).toMatch(/^sep_base: ticker A on 2020-01-03: close must be a positive finite number, got 0$/);
+    const twice: TinyPrice[] = [price, { ...price, date: D3 }, { ...price, date: D3, close: 12 }, { ...price, date: D2 }, { ...price, date: D2, close: 11 }];
+    expect(await failure(twice, [], undefined, 1)).toBe('sep_base: ticker A on 2020-01-03 appears more than once; (ticker, date) must be unique');
   });
 
   it('a feature column the database does not have', async () => {

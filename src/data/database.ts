@@ -11,6 +11,7 @@ import {
   listValue,
   type DuckDBAppender,
   type DuckDBConnection,
+  type DuckDBMaterializedResult,
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
@@ -56,6 +57,23 @@ function numericColumn(chunk: DuckDBDataChunk, c: number, kind: DuckDBTypeId, ro
   const values = kind === DuckDBTypeId.INTEGER ? new Int32Array(bytes.buffer, bytes.byteOffset, rowCount) : new Float64Array(bytes.buffer, bytes.byteOffset, rowCount);
   const validity = duckdbBindings.vector_get_validity(vector, Math.ceil(rowCount / 64) * 8) as Uint8Array | null;
   return { values, validity };
+}
+
+/** Hands every chunk of a materialized all-numeric result to `visit`; returns its row count. */
+function visitResult(result: DuckDBMaterializedResult, visit: (columns: readonly NumericColumn[], rowCount: number) => void): number {
+  const kinds = Array.from({ length: result.columnCount }, (_, c) => {
+    const id = result.columnTypeId(c);
+    if (id !== DuckDBTypeId.INTEGER && id !== DuckDBTypeId.DOUBLE) throw new TypeError(`scanNumericChunks: column ${result.columnName(c)} is ${result.columnType(c).toString()}, not INTEGER or DOUBLE`);
+    return id;
+  });
+  let rows = 0;
+  for (let c = 0; c < result.chunkCount; c++) {
+    const chunk = result.getChunk(c);
+    const rowCount = chunk.rowCount;
+    if (rowCount > 0) visit(kinds.map((kind, k) => numericColumn(chunk, k, kind, rowCount)), rowCount);
+    rows += rowCount;
+  }
+  return rows;
 }
 
 export class KairosDatabase {
@@ -114,32 +132,38 @@ export class KairosDatabase {
   }
 
   /**
-   * Columnar read of a query whose columns are all INTEGER or DOUBLE: hands each result chunk's
-   * columns to `visit` as typed views of DuckDB's own buffers (valid during the call only), with
-   * their validity bitmaps. No value is boxed: a panel load reads tens of millions of them, and
-   * the client's per-item `getItem` tests validity with BigInt arithmetic.
+   * Columnar read of a query whose columns are all INTEGER or DOUBLE, run once per parameter set
+   * in `parts`: hands each result chunk's columns to `visit` as typed views of DuckDB's own
+   * buffers (valid during the call only), with their validity bitmaps. No value is boxed: a panel
+   * load reads tens of millions of them, and the client's per-item `getItem` tests validity with
+   * BigInt arithmetic. Each part is materialized and its chunks read synchronously, while DuckDB's
+   * threads already compute the next part: a streamed result makes one round trip to a DuckDB
+   * thread per 2,048 rows and computes nothing ahead, which tripled a replay's panel load.
    */
-  async scanNumericChunks(sql: string, params: readonly SqlParam[], visit: (columns: readonly NumericColumn[], rowCount: number) => void): Promise<void> {
-    const result = await this.connection.stream(sql, bind(params));
-    const kinds = Array.from({ length: result.columnCount }, (_, c) => {
-      const id = result.columnTypeId(c);
-      if (id !== DuckDBTypeId.INTEGER && id !== DuckDBTypeId.DOUBLE) throw new TypeError(`scanNumericChunks: column ${result.columnName(c)} is ${result.columnType(c).toString()}, not INTEGER or DOUBLE`);
-      return id;
-    });
+  async scanNumericChunks(sql: string, parts: readonly (readonly SqlParam[])[], visit: (columns: readonly NumericColumn[], rowCount: number) => void): Promise<void> {
+    if (parts.length === 0) return;
+    // One native call per part, so it runs on while this thread visits the previous part (a
+    // connection's run() prepares and binds first, steps that would wait for this thread).
+    const statement = await this.connection.prepare(sql);
+    const execute = (params: readonly SqlParam[]): Promise<DuckDBMaterializedResult> => {
+      statement.bind(bind(params));
+      return statement.run();
+    };
     let rows = 0;
-    let uncollected = 0;
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      const rowCount = chunk.rowCount;
-      visit(kinds.map((kind, c) => numericColumn(chunk, c, kind, rowCount)), rowCount);
-      rows += rowCount;
-      uncollected += rowCount;
-      // Visiting allocates next to nothing, so no collection would free the dead chunks as the scan goes.
-      if (uncollected >= LARGE_SCAN_ROWS) {
-        collectGarbage('minor');
-        uncollected = 0;
+    let next: Promise<DuckDBMaterializedResult> | null = execute(parts[0]!);
+    try {
+      for (let part = 0; next !== null; part++) {
+        const result = await next;
+        next = part + 1 < parts.length ? execute(parts[part + 1]!) : null;
+        rows += visitResult(result, visit);
+        // The part's native result is freed when its wrapper is collected, and V8 does not count it.
+        if (rows >= LARGE_SCAN_ROWS) collectGarbage('minor');
       }
+    } finally {
+      // A part already started when an earlier one failed runs out (its error, if any, is not
+      // this scan's) before the statement it executes is destroyed.
+      if (next !== null) await next.catch(() => undefined);
+      statement.destroySync();
     }
     // A replay's panel scan leaves ~0.3 GB of dead chunks that V8 does not know to collect.
     if (rows >= LARGE_SCAN_ROWS) collectGarbage();

@@ -1,7 +1,7 @@
 import { isIsoDate, type IsoDate } from '../core/dates.js';
 import { DataError } from '../core/errors.js';
 import { assertContract, CONTRACT_COLUMNS } from './contract.js';
-import { isValid, quoteIdentifier, type KairosDatabase, type NumericColumn } from './database.js';
+import { quoteIdentifier, type KairosDatabase, type NumericColumn } from './database.js';
 import { createMarketPanel } from './market-panel.js';
 import type { MarketPanel, RegimeLabel } from './panel.js';
 
@@ -10,15 +10,12 @@ export interface PanelLoadOptions {
   readonly to: IsoDate;
   /** Extra feat_matrix_v2 columns to load into `extraFeatures`. */
   readonly featureColumns?: readonly string[];
+  /** Cells read per query (default 1,000,000): DuckDB computes the next span while JavaScript copies one. */
+  readonly cellsPerQuery?: number;
 }
 
-/** A value the loader refuses, reported at its (date, ticker) cell; the earliest cell wins so errors are reproducible. */
-type CellCheck = (value: number) => string | null;
-
-const CHECKS: Readonly<Record<string, CellCheck>> = {
-  close: (value) => (Number.isFinite(value) && value > 0 ? null : 'close must be a positive finite number'),
-  vol_blend: (value) => (Number.isFinite(value) && value > 0 ? null : 'vol_blend must be a positive finite number'),
-};
+/** Columns whose every stored value must be a positive finite number (NULL is missing, not wrong). */
+const POSITIVE_FINITE_COLUMNS: ReadonlySet<string> = new Set(['close', 'vol_blend']);
 
 /**
  * Loads sessions in [from, to] (the dates sep_base has rows for) into a columnar MarketPanel:
@@ -46,16 +43,25 @@ export async function loadPanel(db: KairosDatabase, options: PanelLoadOptions): 
   const tickers = (await db.query(`SELECT DISTINCT ticker FROM sep_base WHERE date BETWEEN CAST($1 AS DATE) AND CAST($2 AS DATE)`, range))
     .map((row) => String(row.ticker))
     .sort();
-  const layout: CellLayout = { tickers, dates };
+  const layout: CellLayout = { tickers, dates, cellsPerQuery: options.cellsPerQuery ?? CELLS_PER_QUERY };
 
-  const [open, close, volume] = await loadTable(db, 'sep_base', ['open', 'close', 'volume'], layout, range);
-  const [alpha, volBlend, adv20, ...extras] = await loadTable(
-    db,
-    'feat_matrix_v2',
-    ['alpha_composite_v8', 'vol_blend', 'adv_20', ...featureColumns],
-    layout,
-    range,
+  // The scans join on these key tables: bound once here, not as lists with every query.
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE ${SESSION_KEYS} AS SELECT CAST(unnest($1::VARCHAR[]) AS DATE) AS date, CAST(unnest(range(len($1::VARCHAR[]))) AS INTEGER) AS session`,
+    [dates],
   );
+  await db.run(`CREATE OR REPLACE TEMP TABLE ${NAME_KEYS} AS SELECT unnest($1::VARCHAR[]) AS ticker, CAST(unnest(range(len($1::VARCHAR[]))) AS INTEGER) AS name`, [tickers]);
+  let fields: Float64Array[][];
+  try {
+    fields = [
+      await loadTable(db, 'sep_base', ['open', 'close', 'volume'], layout),
+      await loadTable(db, 'feat_matrix_v2', ['alpha_composite_v8', 'vol_blend', 'adv_20', ...featureColumns], layout),
+    ];
+  } finally {
+    await db.run(`DROP TABLE IF EXISTS ${SESSION_KEYS}`);
+    await db.run(`DROP TABLE IF EXISTS ${NAME_KEYS}`);
+  }
+  const [[open, close, volume], [alpha, volBlend, adv20, ...extras]] = fields as [Float64Array[], Float64Array[]];
 
   return createMarketPanel({
     tickers,
@@ -84,11 +90,12 @@ export async function historyStartDate(db: KairosDatabase, to: IsoDate, sessions
 interface CellLayout {
   readonly tickers: readonly string[];
   readonly dates: readonly IsoDate[];
+  readonly cellsPerQuery: number;
 }
 
 /**
  * Reads `columns` of `table` for the panel's cells into NaN-filled arrays. DuckDB computes each
- * row's cell index (session × tickers + ticker) by joining the two key lists, so JavaScript
+ * row's cell index (session × tickers + ticker) by joining the two key tables, so JavaScript
  * only copies numbers.
  */
 async function loadTable(
@@ -96,42 +103,41 @@ async function loadTable(
   table: string,
   columns: readonly string[],
   layout: CellLayout,
-  range: readonly IsoDate[],
 ): Promise<Float64Array[]> {
   const { tickers, dates } = layout;
   const cells = tickers.length * dates.length;
   // Shared memory: replay's strategy worker reads the same panel without a copy.
   const arrays = columns.map(() => new Float64Array(new SharedArrayBuffer(cells * Float64Array.BYTES_PER_ELEMENT)).fill(Number.NaN));
-  const checks = columns.map((column) => CHECKS[column]);
+  const checked = columns.map((column) => POSITIVE_FINITE_COLUMNS.has(column));
   const seen = new Uint8Array(cells);
   let duplicateCell = -1;
-  // Assigned inside the scan callback, which control-flow narrowing cannot see.
-  let problem = null as { cell: number; value: number; message: string } | null;
+  // The earliest offending cell is reported, whatever order DuckDB returns rows in.
+  let problem = null as { cell: number; column: string; value: number } | null;
 
   await db.scanNumericChunks(
-    `WITH sessions AS (SELECT CAST(unnest($1::VARCHAR[]) AS DATE) AS date, CAST(unnest(range(len($1::VARCHAR[]))) AS INTEGER) AS session),
-          names AS (SELECT unnest($2::VARCHAR[]) AS ticker, CAST(unnest(range(len($2::VARCHAR[]))) AS INTEGER) AS name)
-     SELECT CAST(sessions.session * ${tickers.length} + names.name AS INTEGER) AS cell, ${columns.map((column) => `CAST(t.${quoteIdentifier(column)} AS DOUBLE)`).join(', ')}
-     FROM ${table} t JOIN sessions USING (date) JOIN names USING (ticker)
-     WHERE t.date BETWEEN CAST($3 AS DATE) AND CAST($4 AS DATE)`,
-    [dates, tickers, range[0]!, range[1]!],
-    (columns: readonly NumericColumn[], rowCount: number) => {
-      const cellColumn = columns[0]!.values;
+    `SELECT CAST(sessions.session * ${tickers.length} + names.name AS INTEGER) AS cell, ${columns.map((column) => `CAST(t.${quoteIdentifier(column)} AS DOUBLE)`).join(', ')}
+     FROM ${table} t JOIN ${SESSION_KEYS} sessions USING (date) JOIN ${NAME_KEYS} names USING (ticker)
+     WHERE t.date BETWEEN CAST($1 AS DATE) AND CAST($2 AS DATE)`,
+    sessionSpans(layout),
+    (chunkColumns: readonly NumericColumn[], rowCount: number) => {
+      const cellOf = chunkColumns[0]!.values;
       for (let row = 0; row < rowCount; row++) {
-        const cell = cellColumn[row]!;
-        if (seen[cell] === 1) {
-          if (duplicateCell < 0 || cell < duplicateCell) duplicateCell = cell;
-          continue;
-        }
+        const cell = cellOf[row]!;
+        if (seen[cell] === 1 && (duplicateCell < 0 || cell < duplicateCell)) duplicateCell = cell;
         seen[cell] = 1;
-        for (let c = 0; c < arrays.length; c++) {
-          const column = columns[c + 1]!;
-          if (!isValid(column, row)) continue;
-          const value = column.values[row]!;
-          const check = checks[c];
-          const message = check ? check(value) : null;
-          if (message !== null && (problem === null || cell < problem.cell)) problem = { cell, value, message };
-          arrays[c]![cell] = value;
+      }
+      // Column by column: tens of millions of values, so no call or allocation per value. A
+      // duplicate's later row overwrites the earlier one, but a duplicate fails the load anyway.
+      for (let c = 0; c < columns.length; c++) {
+        const { values, validity } = chunkColumns[c + 1]!;
+        const into = arrays[c]!;
+        for (let row = 0; row < rowCount; row++) {
+          if (validity !== null && (validity[row >>> 3]! & (1 << (row & 7))) === 0) continue;
+          const value = values[row]!;
+          into[cellOf[row]!] = value;
+          if (checked[c] && !(value > 0 && value <= Number.MAX_VALUE) && (problem === null || cellOf[row]! < problem.cell)) {
+            problem = { cell: cellOf[row]!, column: columns[c]!, value };
+          }
         }
       }
     },
@@ -139,8 +145,23 @@ async function loadTable(
 
   const describe = (cell: number): string => `ticker ${tickers[cell % tickers.length]} on ${dates[Math.floor(cell / tickers.length)]}`;
   if (duplicateCell >= 0) throw new DataError(`${table}: ${describe(duplicateCell)} appears more than once; (ticker, date) must be unique`);
-  if (problem !== null) throw new DataError(`${table}: ${describe(problem.cell)}: ${problem.message}, got ${problem.value}`);
+  if (problem !== null) throw new DataError(`${table}: ${describe(problem.cell)}: ${problem.column} must be a positive finite number, got ${problem.value}`);
   return arrays;
+}
+
+/** Temporary tables (outside the database file, so a read-only database can have them) of the panel's keys. */
+const SESSION_KEYS = 'kairos_panel_sessions';
+const NAME_KEYS = 'kairos_panel_names';
+
+/** Small enough that two spans' results in memory are ~0.1 GB, large enough that per-query costs vanish. */
+const CELLS_PER_QUERY = 1_000_000;
+
+/** The panel's sessions cut into consecutive [first, last] date spans of about `cellsPerQuery` cells. */
+function sessionSpans({ dates, tickers, cellsPerQuery }: CellLayout): [IsoDate, IsoDate][] {
+  const sessionsPerSpan = Math.max(1, Math.floor(cellsPerQuery / Math.max(1, tickers.length)));
+  const spans: [IsoDate, IsoDate][] = [];
+  for (let start = 0; start < dates.length; start += sessionsPerSpan) spans.push([dates[start]!, dates[Math.min(dates.length, start + sessionsPerSpan) - 1]!]);
+  return spans;
 }
 
 /** The tickers table is small, so it is read whole and matched here rather than joined. */
