@@ -25,7 +25,7 @@ import durbinWatson from '../strategies/durbin-watson/index.js';
 import kurtosis from '../strategies/kurtosis/index.js';
 import volatility from '../strategies/volatility/index.js';
 import { fakeMarket, type FakeName } from './helpers/fake-market.js';
-import { orderStatistics } from '../src/strategy-kit/rank.js';
+import { orderStatistics } from '../src/core/order-statistics.js';
 import { packOutput, unpackOutput } from '../src/replay/packed.js';
 
 const schema = factorParamsSchema({ window: 60, fewestObservations: 2 }, { flavour: z.enum(['plain', 'spicy']).default('plain') });

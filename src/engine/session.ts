@@ -11,7 +11,7 @@ import type { RiskStageResult } from '../risk/risk-stage.js';
 import { currentWeights, type TradeRow } from '../trading/trades.js';
 import { defaultStages, type PipelineStages } from './stages.js';
 import { annualisedSharpe } from '../analytics/returns.js';
-import { tickerIndexOf } from '../data/ticker-index.js';
+import { tickerIndexOf, tickerPositions } from '../data/ticker-index.js';
 import { attachedDenseTargets, denseSignal, signalMap, signalRecord } from './sleeve-vectors.js';
 import { positionsFromShares, sharesVector } from '../trading/holdings.js';
 import { DataError } from '../core/errors.js';
@@ -351,9 +351,10 @@ const densified = new WeakMap<readonly SleeveTarget[], { tickers: readonly strin
 function validatedDense(targets: readonly SleeveTarget[], tickers: readonly string[], strategyId: string): Float64Array {
   const weights = new Float64Array(tickers.length);
   const seen = new Set<string>();
+  const positions = tickerPositions(tickers);
   for (const t of targets) {
     if (!Number.isFinite(t.weight)) throw new Error(`${strategyId} returned a non-finite weight for ${t.ticker}: ${t.weight}`);
-    const i = tickerIndexOf(tickers, t.ticker);
+    const i = positions.get(t.ticker) ?? -1;
     if (i < 0) throw new Error(`${strategyId} returned an unknown ticker: ${t.ticker}`);
     if (seen.has(t.ticker)) throw new Error(`${strategyId} returned ${t.ticker} twice`);
     seen.add(t.ticker);
@@ -371,8 +372,9 @@ function heldShares(holdings: Holdings, tickers: readonly string[]): Float64Arra
 
 function sharesAfterTrades(current: Float64Array, trades: readonly TradeRow[], tickers: readonly string[]): Float64Array {
   const shares = Float64Array.from(current);
+  const positions = tickerPositions(tickers);
   for (const t of trades) {
-    const i = tickerIndexOf(tickers, t.ticker);
+    const i = positions.get(t.ticker)!;
     shares[i]! += t.action === 'BUY' ? t.shares : -t.shares;
   }
   return shares;
