@@ -36,7 +36,9 @@ export function agglomerate(distances: Float64Array, leaves: number, linkage: Li
   }
   const n = leaves;
   const distance = Float64Array.from(distances);
-  const active = new Uint8Array(n).fill(1);
+  // Active slots, ascending: every scan below visits only these (half the slots, on average).
+  const active = Int32Array.from({ length: n }, (_, i) => i);
+  let activeCount = n;
   const size = new Int32Array(n).fill(1);
   // Floating-point Lance–Williams updates can put a parent a hair below its child; carrying the
   // children's heights up keeps the dendrogram monotone so sorting by height never reorders them.
@@ -46,7 +48,7 @@ export function agglomerate(distances: Float64Array, leaves: number, linkage: Li
   const merges: Merge[] = [];
 
   for (let remaining = n; remaining > 1; remaining--) {
-    if (chainLength === 0) chain[chainLength++] = active.indexOf(1);
+    if (chainLength === 0) chain[chainLength++] = active[0]!;
     let a: number;
     let b: number;
     for (;;) {
@@ -55,8 +57,9 @@ export function agglomerate(distances: Float64Array, leaves: number, linkage: Li
       let nearest = previous;
       let nearestDistance = previous >= 0 ? distance[a * n + previous]! : Number.POSITIVE_INFINITY;
       const row = a * n;
-      for (let x = 0; x < n; x++) {
-        if (active[x] === 0 || x === a) continue;
+      for (let j = 0; j < activeCount; j++) {
+        const x = active[j]!;
+        if (x === a) continue;
         const candidate = distance[row + x]!;
         if (candidate < nearestDistance) {
           nearestDistance = candidate;
@@ -77,13 +80,17 @@ export function agglomerate(distances: Float64Array, leaves: number, linkage: Li
     const sizeKeep = size[keep]!;
     const sizeDrop = size[drop]!;
     const height = Math.max(distance[a * n + b]!, clusterHeight[a]!, clusterHeight[b]!);
-    for (let x = 0; x < n; x++) {
-      if (active[x] === 0 || x === keep || x === drop) continue;
+    let dropAt = -1;
+    for (let j = 0; j < activeCount; j++) {
+      const x = active[j]!;
+      if (x === drop) dropAt = j;
+      if (x === keep || x === drop) continue;
       const updated = lanceWilliams(linkage, distance[keep * n + x]!, distance[drop * n + x]!, sizeKeep, sizeDrop);
       distance[keep * n + x] = updated;
       distance[x * n + keep] = updated;
     }
-    active[drop] = 0;
+    active.copyWithin(dropAt, dropAt + 1, activeCount);
+    activeCount--;
     size[keep] = sizeKeep + sizeDrop;
     clusterHeight[keep] = height;
     merges.push({ left: keep, right: drop, height, size: sizeKeep + sizeDrop });

@@ -15,7 +15,7 @@ import { applyWithinBudget, type BudgetInput, type ChangeUnit } from './budget.j
 import { clusterByCorrelation } from './clustering.js';
 import strategy, { clusterParamsSchema, type ClusterParams } from './index.js';
 import { relativeImprovement } from './selection.js';
-import { clusterUniverse } from './universe.js';
+import { clusterUniverse, mostLiquid } from './universe.js';
 
 const calendar = new XnysCalendar();
 const LAST_SESSION = '2024-06-28';
@@ -518,3 +518,19 @@ function naiveAgglomerate(distances: Float64Array, n: number, linkage: Linkage):
   }
   return { heights, partitions };
 }
+
+describe('mostLiquid', () => {
+  it('keeps what sorting by adv_20 descending (ties to the lower index) and cutting at the count keeps', () => {
+    let seed = 7;
+    const next = () => (seed = (seed * 16807) % 2147483647);
+    for (let trial = 0; trial < 200; trial++) {
+      const width = 1 + (next() % 60);
+      // Few distinct values, so ties at the cut are common; ±0 among them.
+      const adv20 = Float64Array.from({ length: width }, () => [0, -0, 1, 2, 2.5, 3, 1e6][next() % 7]!);
+      const eligible = Array.from({ length: width }, (_, i) => i).filter(() => next() % 4 !== 0);
+      const count = 1 + (next() % 40);
+      const bySort = [...eligible].sort((a, b) => (adv20[b]! > adv20[a]! ? 1 : adv20[b]! < adv20[a]! ? -1 : 0) || a - b).slice(0, count);
+      expect([...mostLiquid(eligible, adv20, count)].sort((a, b) => a - b)).toEqual(bySort.sort((a, b) => a - b));
+    }
+  });
+});

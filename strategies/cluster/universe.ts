@@ -1,4 +1,4 @@
-import { compareNumbers } from '../../src/core/compare.js';
+import { orderStatistics } from '../../src/core/order-statistics.js';
 import { pairwiseCorrelation } from '../../src/clustering/correlation.js';
 import { columnMoments as kernelColumnMoments } from '../../src/kernels/kernels.js';
 import { DataError } from '../../src/core/errors.js';
@@ -60,8 +60,7 @@ export function clusterUniverse(market: PointInTimeMarket, params: ClusterParams
     else eligible.push(i);
   }
 
-  const byLiquidity = [...eligible].sort((a, b) => compareNumbers(adv20[b]!, adv20[a]!) || a - b);
-  const chosen = new Set(byLiquidity.slice(0, params.candidates));
+  const chosen = mostLiquid(eligible, adv20, params.candidates);
   for (const i of eligible) if (held.has(market.tickers[i]!)) chosen.add(i);
   const columns = Int32Array.from([...chosen].sort((a, b) => a - b));
 
@@ -77,6 +76,25 @@ export function clusterUniverse(market: PointInTimeMarket, params: ClusterParams
     eligible: eligible.length,
     excluded: { noClose, belowMinAdv, fewObservations, flatReturns },
   };
+}
+
+/**
+ * The `count` names of `eligible` (ascending indices) with the largest adv_20, ties to the lower
+ * index: what sorting by (adv_20 descending, index) and keeping the first `count` gives, in O(n)
+ * by selecting the count-th largest adv_20 instead of sorting them all.
+ */
+export function mostLiquid(eligible: readonly number[], adv20: Float64Array, count: number): Set<number> {
+  if (eligible.length <= count) return new Set(eligible);
+  const values = Float64Array.from(eligible, (i) => adv20[i]!);
+  const [threshold] = orderStatistics(values, [eligible.length - count]);
+  const chosen = new Set<number>();
+  for (const i of eligible) if (adv20[i]! > threshold!) chosen.add(i);
+  // Names at the threshold fill what is left, lowest index first (eligible is ascending).
+  for (const i of eligible) {
+    if (chosen.size === count) break;
+    if (adv20[i] === threshold) chosen.add(i);
+  }
+  return chosen;
 }
 
 interface ColumnMoments {
