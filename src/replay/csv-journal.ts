@@ -134,27 +134,25 @@ export class CsvJournal {
   /**
    * `scaled / 10^decimals` in full: the digits of the whole number `scaled` (below SCALED_LIMIT)
    * with a point `decimals` places from the right and at least one digit before it, after a minus
-   * if `negative`. Written from the last digit back, so the length is worked out first.
+   * if `negative`. Written from the last digit back, two digits per integer division: the whole
+   * part and the fraction are split off exactly first, so each is a small integer.
    */
   private putScaled(negative: boolean, scaled: number, decimals: number): void {
-    // Both halves are below 2^31, so the digits come by integer division.
-    const high = Math.floor(scaled / LOW_SCALE) | 0;
-    const low = (scaled - high * LOW_SCALE) | 0;
-    const digits = Math.max(high > 0 ? LOW_DIGITS + digitCount(high) : digitCount(low), decimals + 1);
-    const bytes = (negative ? 1 : 0) + digits + (decimals > 0 ? 1 : 0);
+    const unit = EXACT_POWERS_OF_TEN[decimals]!;
+    const whole = exactQuotient(scaled, unit);
+    const fraction = scaled - whole * unit;
+    const wholeDigits = whole >= LOW_SCALE ? LOW_DIGITS + digitCount(exactQuotient(whole, LOW_SCALE)) : digitCount(whole);
+    const bytes = (negative ? 1 : 0) + wholeDigits + (decimals > 0 ? decimals + 1 : 0);
     if (this.buffered + bytes > BUFFER_BYTES) this.write();
     const buffer = this.buffer;
     if (negative) buffer[this.buffered] = MINUS;
     let at = this.buffered + bytes;
     this.buffered = at;
-    let rest = low;
-    for (let k = 0; k < digits; k++) {
-      if (k === decimals && k > 0) buffer[--at] = POINT;
-      if (k === LOW_DIGITS) rest = high;
-      const next = (rest / 10) | 0;
-      buffer[--at] = ZERO + rest - next * 10;
-      rest = next;
+    if (decimals > 0) {
+      at = putDigitsBefore(buffer, at, fraction, decimals);
+      buffer[--at] = POINT;
     }
+    putDigitsBefore(buffer, at, whole, wholeDigits);
   }
 
   private putText(text: string): void {
@@ -219,6 +217,44 @@ function productRemainder(a: number, b: number, product: number): number {
 function highHalf(x: number): number {
   const spread = SPLITTER * x;
   return spread - (spread - x);
+}
+
+/** "00", "01", …, "99" as ASCII byte pairs. */
+const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, k) => ZERO + (k % 2 === 0 ? Math.floor(k / 20) : (k >> 1) % 10));
+
+/** ⌊value / unit⌋ of whole numbers below 2^53, exactly: the rounded quotient corrected by its remainder. */
+function exactQuotient(value: number, unit: number): number {
+  const quotient = Math.floor(value / unit);
+  const remainder = value - quotient * unit;
+  return remainder < 0 ? quotient - 1 : remainder >= unit ? quotient + 1 : quotient;
+}
+
+/**
+ * Writes the last `count` decimal digits of the whole number `value` (below 2^53), zero-padded,
+ * ending before `end`; returns where they start. Eight digits at a time split off exactly, then
+ * two per integer division of what fits in 32 bits.
+ */
+function putDigitsBefore(buffer: Buffer, end: number, value: number, count: number): number {
+  let at = end;
+  let wide = value;
+  let left = count;
+  while (left > LOW_DIGITS) {
+    const high = exactQuotient(wide, LOW_SCALE);
+    at = putDigitsBefore(buffer, at, wide - high * LOW_SCALE, LOW_DIGITS);
+    wide = high;
+    left -= LOW_DIGITS;
+  }
+  let rest = wide | 0;
+  while (left >= 2) {
+    const next = (rest / 100) | 0;
+    const pair = (rest - next * 100) << 1;
+    buffer[--at] = DIGIT_PAIRS[pair + 1]!;
+    buffer[--at] = DIGIT_PAIRS[pair]!;
+    rest = next;
+    left -= 2;
+  }
+  if (left === 1) buffer[--at] = ZERO + (rest - ((rest / 10) | 0) * 10);
+  return at;
 }
 
 /** Decimal digits of a whole number below 10^9. */

@@ -202,7 +202,7 @@ async function replaySessions(options: ReplayOptions, requested: readonly IsoDat
         journals.equity.text(date).text(book.name).fixedNumber(point.equity, 2).fixedNumber(point.equity / previous - 1, 8).fixedNumber(point.gross, 6).fixedNumber(point.net, 6).fixedNumber(point.turnover, 6).fixedNumber(point.costs, 2).endRow();
         // The combined book holds every strategy: its state now is what they are handed next session.
         if (book === books[0] && d < lastIndex) prefetch?.handing(d + 1, book.snapshot?.strategies);
-        }
+      }
       const done = d - firstIndex + 1;
       options.onSession?.(done, total, date);
       if ((done % config.replay.checkpoint_every === 0 || d === lastIndex) && d < lastIndex) {
