@@ -87,9 +87,10 @@ export function applyRiskStage(input: RiskStageInput): RiskStageResult {
   }
 
   const { vol, volScale } = targetVolatility(market, weights, config, steps, notes);
-  weights = scaled(weights, volScale);
+  // `weights` is this stage's own array (made by the caps or the smoothing), so it is scaled in place.
+  scaleInPlace(weights, volScale);
   const boundScale = exposureBoundScale(weights, config, steps, notes);
-  weights = scaled(weights, boundScale);
+  scaleInPlace(weights, boundScale);
 
   return {
     weights,
@@ -183,11 +184,9 @@ function exposureBoundScale(weights: Float64Array, config: RiskConfig, steps: Ri
   return scale;
 }
 
-function scaled(weights: Float64Array, factor: number): Float64Array {
-  if (factor === 1) return weights;
-  const out = new Float64Array(weights.length);
-  for (let i = 0; i < weights.length; i++) out[i] = weights[i]! * factor;
-  return out;
+function scaleInPlace(weights: Float64Array, factor: number): void {
+  if (factor === 1) return;
+  for (let i = 0; i < weights.length; i++) weights[i] = weights[i]! * factor;
 }
 
 function checkAligned(market: PointInTimeMarket, weights: Float64Array, name: string): void {

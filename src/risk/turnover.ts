@@ -33,7 +33,8 @@ export function smoothTurnover(
   const blendTurnover = oneWayTurnover(prior, blend);
   if (blendTurnover <= maxTurnover) return { weights: blend, turnover: blendTurnover, blendTurnover, changeScale: 1 };
   const changeScale = maxTurnover / blendTurnover;
-  const weights = new Float64Array(target.length);
+  // The blend is this function's own array: moved back toward the prior in place.
+  const weights = blend;
   for (let i = 0; i < target.length; i++) weights[i] = prior[i]! + changeScale * (blend[i]! - prior[i]!);
   return { weights, turnover: oneWayTurnover(prior, weights), blendTurnover, changeScale };
 }
