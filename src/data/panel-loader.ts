@@ -10,7 +10,7 @@ export interface PanelLoadOptions {
   readonly to: IsoDate;
   /** Extra feat_matrix_v2 columns to load into `extraFeatures`. */
   readonly featureColumns?: readonly string[];
-  /** Cells read per query (default 1,000,000): DuckDB computes the next span while JavaScript copies one. */
+  /** Cells read per query (default 400,000): DuckDB computes the next span while JavaScript copies one. */
   readonly cellsPerQuery?: number;
 }
 
@@ -153,8 +153,8 @@ async function loadTable(
 const SESSION_KEYS = 'kairos_panel_sessions';
 const NAME_KEYS = 'kairos_panel_names';
 
-/** Small enough that two spans' results in memory are ~0.1 GB, large enough that per-query costs vanish. */
-const CELLS_PER_QUERY = 1_000_000;
+/** Small enough that the two spans' results in memory at once are a few tens of MB (1M cells cost a replay ~0.15 GB of peak RSS), large enough that per-query costs vanish. */
+const CELLS_PER_QUERY = 400_000;
 
 /** The panel's sessions cut into consecutive [first, last] date spans of about `cellsPerQuery` cells. */
 function sessionSpans({ dates, tickers, cellsPerQuery }: CellLayout): [IsoDate, IsoDate][] {
