@@ -97,6 +97,23 @@ describe('CsvJournal', () => {
     );
   });
 
+  it('agrees with toCsv when columns repeat their text from row to row, quoted, non-ASCII and longer than the buffer included', () => {
+    const long = 'é,'.repeat(200_000);
+    const repeated = fc.constantFrom('2024-01-02', 'combined', 'a "q", b', 'ünï 📈', '', long, 'line\nbreak');
+    const cell: fc.Arbitrary<Cell> = fc.oneof(
+      { arbitrary: repeated.map((text) => ({ text })), weight: 10 },
+      { arbitrary: double.map((shortest) => ({ shortest })), weight: 2 },
+    );
+    const row = fc.array(cell, { minLength: 1, maxLength: 4 });
+    // Rows repeated whole make every column repeat; shuffled ones mix hits and misses per column.
+    fc.assert(
+      fc.property(fc.array(fc.tuple(row, fc.integer({ min: 1, max: 4 })), { maxLength: 12 }), (runs) =>
+        expectLikeToCsv(['x'], runs.flatMap(([r, times]) => Array.from({ length: times }, () => r))),
+      ),
+      { numRuns: 40 },
+    );
+  });
+
   it('writes fixedNumber as fixed() does at ties, near ties and at the edges', () => {
     const values = [
       0.125, 0.375, 1.005, 2.675, 8.345, 1.45, 0.5, 2.5, 0.015, 0.315, 1357.305, 1368.185, 0.9550000000000001, -0.004, -0.005, -0.0049999, -0, 0, 1e-7,

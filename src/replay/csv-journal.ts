@@ -46,6 +46,11 @@ export class CsvJournal {
   private buffered = 0;
   private length: number;
   private inRow = false;
+  /** The cell's column in its row (−1 before the first). */
+  private column = -1;
+  /** Per column, the last text written there, and its encoded bytes once it came twice running. */
+  private readonly repeatedText: (string | undefined)[] = [];
+  private readonly repeatedBytes: (Uint8Array | null | undefined)[] = [];
 
   constructor(
     readonly path: string,
@@ -67,7 +72,21 @@ export class CsvJournal {
   /** A text cell, quoted only when it must be. */
   text(value: string): this {
     this.startCell();
-    this.putText(value);
+    // A column repeats its text from row to row (the session's date, the book, the reason): its
+    // bytes are kept once a value comes twice running, and copied instead of re-encoded.
+    const column = this.column;
+    if (value === this.repeatedText[column]) {
+      let bytes = this.repeatedBytes[column];
+      if (bytes === null || bytes === undefined) {
+        bytes = Buffer.from(csvCell(value), 'utf8');
+        this.repeatedBytes[column] = bytes;
+      }
+      this.putBytes(bytes);
+    } else {
+      this.repeatedText[column] = value;
+      this.repeatedBytes[column] = null;
+      this.putText(value);
+    }
     return this;
   }
 
@@ -119,11 +138,25 @@ export class CsvJournal {
   endRow(): void {
     this.putByte(NEWLINE);
     this.inRow = false;
+    this.column = -1;
   }
 
   private startCell(): void {
     if (this.inRow) this.putByte(COMMA);
     this.inRow = true;
+    this.column++;
+  }
+
+  private putBytes(bytes: Uint8Array): void {
+    if (this.buffered + bytes.length > BUFFER_BYTES) this.write();
+    if (bytes.length > BUFFER_BYTES) {
+      this.length += writeSync(this.fd, bytes, 0, bytes.length, this.length);
+      return;
+    }
+    const buffer = this.buffer;
+    let at = this.buffered;
+    for (let k = 0; k < bytes.length; k++) buffer[at++] = bytes[k]!;
+    this.buffered = at;
   }
 
   private putByte(byte: number): void {
