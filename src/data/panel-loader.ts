@@ -45,23 +45,10 @@ export async function loadPanel(db: KairosDatabase, options: PanelLoadOptions): 
     .sort();
   const layout: CellLayout = { tickers, dates, cellsPerQuery: options.cellsPerQuery ?? CELLS_PER_QUERY };
 
-  // The scans join on these key tables: bound once here, not as lists with every query.
-  await db.run(
-    `CREATE OR REPLACE TEMP TABLE ${SESSION_KEYS} AS SELECT CAST(unnest($1::VARCHAR[]) AS DATE) AS date, CAST(unnest(range(len($1::VARCHAR[]))) AS INTEGER) AS session`,
-    [dates],
-  );
-  await db.run(`CREATE OR REPLACE TEMP TABLE ${NAME_KEYS} AS SELECT unnest($1::VARCHAR[]) AS ticker, CAST(unnest(range(len($1::VARCHAR[]))) AS INTEGER) AS name`, [tickers]);
-  let fields: Float64Array[][];
-  try {
-    fields = [
-      await loadTable(db, 'sep_base', ['open', 'close', 'volume'], layout),
-      await loadTable(db, 'feat_matrix_v2', ['alpha_composite_v8', 'vol_blend', 'adv_20', ...featureColumns], layout),
-    ];
-  } finally {
-    await db.run(`DROP TABLE IF EXISTS ${SESSION_KEYS}`);
-    await db.run(`DROP TABLE IF EXISTS ${NAME_KEYS}`);
-  }
-  const [[open, close, volume], [alpha, volBlend, adv20, ...extras]] = fields as [Float64Array[], Float64Array[]];
+  const [[open, close, volume], [alpha, volBlend, adv20, ...extras]] = await withKeyTables(db, layout, async () => [
+    await loadTable(db, 'sep_base', ['open', 'close', 'volume'], layout),
+    await loadTable(db, 'feat_matrix_v2', ['alpha_composite_v8', 'vol_blend', 'adv_20', ...featureColumns], layout),
+  ]);
 
   return createMarketPanel({
     tickers,
@@ -152,6 +139,21 @@ async function loadTable(
 /** Temporary tables (outside the database file, so a read-only database can have them) of the panel's keys. */
 const SESSION_KEYS = 'kairos_panel_sessions';
 const NAME_KEYS = 'kairos_panel_names';
+
+/** Runs `work` with the layout's sessions and names as key tables for the scans to join on: bound once, not as lists with every query. */
+async function withKeyTables<T>(db: KairosDatabase, { dates, tickers }: CellLayout, work: () => Promise<T>): Promise<T> {
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE ${SESSION_KEYS} AS SELECT CAST(unnest($1::VARCHAR[]) AS DATE) AS date, CAST(unnest(range(len($1::VARCHAR[]))) AS INTEGER) AS session`,
+    [dates],
+  );
+  await db.run(`CREATE OR REPLACE TEMP TABLE ${NAME_KEYS} AS SELECT unnest($1::VARCHAR[]) AS ticker, CAST(unnest(range(len($1::VARCHAR[]))) AS INTEGER) AS name`, [tickers]);
+  try {
+    return await work();
+  } finally {
+    await db.run(`DROP TABLE IF EXISTS ${SESSION_KEYS}`);
+    await db.run(`DROP TABLE IF EXISTS ${NAME_KEYS}`);
+  }
+}
 
 /** Small enough that the two spans' results in memory at once are a few tens of MB (1M cells cost a replay ~0.15 GB of peak RSS), large enough that per-query costs vanish. */
 const CELLS_PER_QUERY = 400_000;

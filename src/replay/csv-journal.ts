@@ -50,7 +50,7 @@ export class CsvJournal {
   private column = -1;
   /** Per column, the last text written there, and its encoded bytes once it came twice running. */
   private readonly repeatedText: (string | undefined)[] = [];
-  private readonly repeatedBytes: (Uint8Array | null | undefined)[] = [];
+  private readonly repeatedBytes: (Uint8Array | undefined)[] = [];
 
   constructor(
     readonly path: string,
@@ -76,15 +76,11 @@ export class CsvJournal {
     // bytes are kept once a value comes twice running, and copied instead of re-encoded.
     const column = this.column;
     if (value === this.repeatedText[column]) {
-      let bytes = this.repeatedBytes[column];
-      if (bytes === null || bytes === undefined) {
-        bytes = Buffer.from(csvCell(value), 'utf8');
-        this.repeatedBytes[column] = bytes;
-      }
+      const bytes = (this.repeatedBytes[column] ??= Buffer.from(csvCell(value), 'utf8'));
       this.putBytes(bytes);
     } else {
       this.repeatedText[column] = value;
-      this.repeatedBytes[column] = null;
+      this.repeatedBytes[column] = undefined;
       this.putText(value);
     }
     return this;
