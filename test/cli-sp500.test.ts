@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv, REPO_ROOT, runCli } from './helpers/cli.js';
-import { SHARED_PRICES_CSV, SHARED_SECTORS_CSV } from './helpers/data-fixtures.js';
+import { requireSharedData, SHARED_PRICES_CSV, SHARED_SECTORS_CSV } from './helpers/data-fixtures.js';
 
 /** The README's walk-through on the real S&P 500 files in ../shared/data, end to end. */
 describe('kairos on the real S&P 500 sample', () => {
@@ -13,6 +13,7 @@ describe('kairos on the real S&P 500 sample', () => {
   const DATE = '2018-02-07';
 
   beforeAll(async () => {
+    requireSharedData();
     dir = await mkdtemp(join(tmpdir(), 'kairos-sp500-'));
     db = join(dir, 'sp500.duckdb');
     const imported = await runCli(['data', 'import', '--db', db, '--prices', SHARED_PRICES_CSV, '--sectors', SHARED_SECTORS_CSV]);
@@ -22,7 +23,8 @@ describe('kairos on the real S&P 500 sample', () => {
     expect(features.code, features.stderr).toBe(0);
   }, 120_000);
   afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    // Unset when the sample is missing: beforeAll stops before making it.
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('passes the pre-rebalance checks on the last session', async () => {

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { DataError } from '../src/core/errors.js';
 import { KairosDatabase } from '../src/data/database.js';
 import { importPrices, importSectors } from '../src/data/import.js';
-import { makeTempDir, SHARED_PRICES_CSV, SHARED_SECTORS_CSV, writeCsv } from './helpers/data-fixtures.js';
+import { makeTempDir, requireSharedData, SHARED_PRICES_CSV, SHARED_SECTORS_CSV, writeCsv } from './helpers/data-fixtures.js';
 
 const PRICE_HEADER = 'ticker,date,open,high,low,close,volume';
 
@@ -31,15 +31,20 @@ async function importFailure(lines: readonly string[], name = 'prices.csv'): Pro
 }
 
 describe('importing the shared S&P 500 data', () => {
-  let shared: { dir: string; cleanup: () => Promise<void> };
   let sharedDb: KairosDatabase;
+  // Set once there is something to clean up: beforeAll stops before that when the sample is missing.
+  let cleanup: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    shared = await makeTempDir();
+    requireSharedData();
+    const shared = await makeTempDir();
     sharedDb = await KairosDatabase.open(join(shared.dir, 'sp500.duckdb'));
+    cleanup = async () => {
+      sharedDb.close();
+      await shared.cleanup();
+    };
   });
   afterAll(async () => {
-    sharedDb.close();
-    await shared.cleanup();
+    await cleanup?.();
   });
 
   it('imports every row and ticker, with empty open/high/low stored as NULL', async () => {

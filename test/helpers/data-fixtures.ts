@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,6 +152,15 @@ export async function makeTempDir(prefix = 'kairos-data-'): Promise<{ dir: strin
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-export const SHARED_DATA_DIR = join(import.meta.dirname, '..', '..', '..', 'shared', 'data');
+/** The real S&P 500 sample: `../shared/data` beside the checkout (as CI has it), or `KAIROS_SHARED_DATA`. */
+export const SHARED_DATA_DIR = process.env.KAIROS_SHARED_DATA ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'data');
 export const SHARED_PRICES_CSV = join(SHARED_DATA_DIR, 'sp500_prices.csv.gz');
 export const SHARED_SECTORS_CSV = join(SHARED_DATA_DIR, 'sp500_sectors.csv');
+
+/** For the tests on the real sample: fails saying where the files are looked for, not with a bare "file not found". */
+export function requireSharedData(): void {
+  const missing = [SHARED_PRICES_CSV, SHARED_SECTORS_CSV].filter((path) => !existsSync(path));
+  if (missing.length > 0) {
+    throw new Error(`the real S&P 500 sample is missing (${missing.join(', ')}): put the project's shared/ folder beside this checkout, or set KAIROS_SHARED_DATA to its data/ folder`);
+  }
+}
