@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { attachedDenseTargets, signalRecord } from '../src/engine/sleeve-vectors.js';
+import { attachedDenseTargets, signalRecord, stateOfSleeve } from '../src/engine/sleeve-vectors.js';
 import type { StrategyOutput } from '../src/engine/strategy.js';
-import { packOutput, packSignal, signalEquals, unpackOutput } from '../src/replay/packed.js';
+import { packOutput, packSignal, signalEquals, sleeveEquals, unpackOutput } from '../src/replay/packed.js';
 
 const tickers = ['AAA', 'BBB', 'CCC', 'DDD'];
 
@@ -68,5 +68,25 @@ describe('signalEquals', () => {
     const zero = signalRecord(Float64Array.from([0.5, 0, 0, 0]), tickers);
     expect(signalEquals(zero, { tickers: Int32Array.of(0), weights: Float64Array.of(0.5) }, tickers)).toBe(true);
     expect(signalEquals({ AAA: -0 }, { tickers: Int32Array.of(0), weights: Float64Array.of(0) }, tickers)).toBe(false);
+  });
+});
+
+describe('sleeveEquals', () => {
+  const vector = Float64Array.from([0.25, 0, -0.5, 0.25]);
+  const packed = { tickers: Int32Array.of(0, 2, 3), weights: Float64Array.of(0.25, -0.5, 0.25) };
+
+  it('compares a state\'s vector with a packed sleeve as signalEquals compares its record', () => {
+    const state = stateOfSleeve({ lastRebalance: null, custom: null }, vector, tickers);
+    expect(sleeveEquals(state, packed, tickers)).toBe(true);
+    expect(sleeveEquals(state, { tickers: Int32Array.of(0, 2, 3), weights: Float64Array.of(0.25, -0.5, 0.3) }, tickers)).toBe(false);
+    expect(sleeveEquals(state, { tickers: Int32Array.of(0, 2), weights: Float64Array.of(0.25, -0.5) }, tickers)).toBe(false);
+    expect(sleeveEquals(stateOfSleeve({ lastRebalance: null, custom: null }, Float64Array.from([-0, 0, 0, 0]), tickers), { tickers: new Int32Array(0), weights: new Float64Array(0) }, tickers)).toBe(true);
+  });
+
+  it('falls back to the record of a state without a vector, and takes no state as an empty sleeve', () => {
+    expect(sleeveEquals({ lastRebalance: null, signal: { AAA: 0.25, CCC: -0.5, DDD: 0.25 }, custom: null }, packed, tickers)).toBe(true);
+    expect(sleeveEquals({ lastRebalance: null, signal: { DDD: 0.25, AAA: 0.25, CCC: -0.5 }, custom: null }, packed, tickers)).toBe(false);
+    expect(sleeveEquals(null, { tickers: new Int32Array(0), weights: new Float64Array(0) }, tickers)).toBe(true);
+    expect(sleeveEquals(null, packed, tickers)).toBe(false);
   });
 });

@@ -12,7 +12,7 @@ import { currentWeights, type TradeRow } from '../trading/trades.js';
 import { defaultStages, type PipelineStages } from './stages.js';
 import { annualisedSharpe } from '../analytics/returns.js';
 import { tickerIndexOf, tickerPositions } from '../data/ticker-index.js';
-import { attachedDenseTargets, denseSignal, signalMap, signalRecord } from './sleeve-vectors.js';
+import { attachedDenseTargets, signalMap, stateOfSleeve, stateSleeve } from './sleeve-vectors.js';
 import { positionsFromShares, sharesVector } from '../trading/holdings.js';
 import { DataError } from '../core/errors.js';
 import { EventBus, type SignalEvent } from './bus.js';
@@ -211,7 +211,7 @@ function updatedSleeveReturns(inputs: SessionInputs): Map<string, readonly numbe
       out.set(strategy.id, history);
       continue;
     }
-    const { weights, held } = denseSignal(state.signal, market.tickers);
+    const { weights, held } = stateSleeve(state, market.tickers);
     let r = 0;
     for (let k = 0; k < held.length; k++) {
       const i = held[k]!;
@@ -302,8 +302,7 @@ function strategyContext(
 /** The last signal, less names that no longer trade: a sleeve cannot target a name without a price. */
 function heldSignal(strategyId: string, state: StrategyState | null, market: PointInTimeMarket, log: Logger): SignalEvent {
   const { tickers, date } = market;
-  const signal = state?.signal ?? {};
-  const dense = denseSignal(signal, tickers);
+  const dense = stateSleeve(state, tickers);
   const close = market.field('close');
   const gone = [...dense.unknown];
   for (const i of dense.held) if (!Number.isFinite(close[i]!)) gone.push(tickers[i]!);
@@ -315,7 +314,7 @@ function heldSignal(strategyId: string, state: StrategyState | null, market: Poi
       if (i >= 0) weights[i] = 0;
     }
   }
-  const notes = gone.map((ticker) => `held ${ticker} (${signal[ticker]}) has no price on ${date}; dropped from the sleeve`);
+  const notes = gone.length === 0 ? [] : gone.map((ticker) => `held ${ticker} (${state?.signal[ticker]}) has no price on ${date}; dropped from the sleeve`);
   // Recorded in the sleeve's notes (portfolio_summary.json); a log line per book and session would drown replay output.
   for (const ticker of gone) log.debug({ strategy: strategyId, ticker }, 'held name has no price; dropped from the sleeve');
   return { topic: `signals.${strategyId}`, strategyId, date, status: 'held', weights, targets: [], notes };
@@ -389,9 +388,8 @@ function nextStrategyStates(
 ): Record<string, StrategyState> {
   const strategies: Record<string, StrategyState> = {};
   for (const sleeve of sleeves) {
-    const signal = signalRecord(sleeve.weights, tickers);
     const { lastRebalance, custom } = info.get(sleeve.strategyId)!;
-    strategies[sleeve.strategyId] = { lastRebalance, signal, custom, sleeveReturns: sleeveReturns.get(sleeve.strategyId) ?? [] };
+    strategies[sleeve.strategyId] = stateOfSleeve({ lastRebalance, custom, sleeveReturns: sleeveReturns.get(sleeve.strategyId) ?? [] }, sleeve.weights, tickers);
   }
   return strategies;
 }

@@ -1,6 +1,7 @@
-import { jsonEqual, type JsonValue } from '../core/json.js';
+import { jsonEqual } from '../core/json.js';
 import type { PointInTimeMarket } from '../data/panel.js';
 import type { StrategyState } from '../state/store.js';
+import { sameSleeve } from './sleeve-vectors.js';
 import type { StrategyOutput } from './strategy.js';
 
 /**
@@ -12,20 +13,19 @@ import type { StrategyOutput } from './strategy.js';
  * a book whose state really diverged (the combined book on a day a CRITICAL alert blocked it)
  * gets its own computation instead of another book's answer.
  */
-/** Whether a book handing a strategy this custom state and prior sleeve hands it what an output was computed from. */
-export type StateMatch = (custom: JsonValue | null, signal: Readonly<Record<string, number>>) => boolean;
+/** Whether a book handing a strategy this state (its custom state and prior sleeve) hands it what an output was computed from. */
+export type StateMatch = (state: StrategyState | null) => boolean;
 
 export class SharedStrategyOutputs {
   private market: PointInTimeMarket | null = null;
   private entries: { strategyId: string; matches: StateMatch; output: Promise<StrategyOutput> }[] = [];
 
   output(strategyId: string, market: PointInTimeMarket, state: StrategyState | null, compute: () => StrategyOutput | Promise<StrategyOutput>): Promise<StrategyOutput> {
-    const custom = state?.custom ?? null;
-    const signal = state?.signal ?? NO_SIGNAL;
-    const shared = this.entriesFor(market).find((e) => e.strategyId === strategyId && e.matches(custom, signal));
+    const shared = this.entriesFor(market).find((e) => e.strategyId === strategyId && e.matches(state));
     if (shared) return shared.output;
     const output = Promise.resolve().then(compute);
-    this.entries.push({ strategyId, matches: (c, s) => jsonEqual(custom, c) && jsonEqual(signal, s), output });
+    const custom = state?.custom ?? null;
+    this.entries.push({ strategyId, matches: (other) => jsonEqual(custom, other?.custom ?? null) && sameSleeve(state, other, market.tickers), output });
     return output;
   }
 
@@ -42,5 +42,3 @@ export class SharedStrategyOutputs {
     return this.entries;
   }
 }
-
-const NO_SIGNAL: Readonly<Record<string, number>> = {};

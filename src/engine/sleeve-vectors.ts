@@ -1,5 +1,7 @@
 import { nonZeroIndices } from '../core/vectors.js';
 import { tickerPositions } from '../data/ticker-index.js';
+import type { StrategyState } from '../state/store.js';
+import { jsonEqual } from '../core/json.js';
 import type { SleeveTarget } from './strategy.js';
 
 /**
@@ -59,10 +61,84 @@ export function signalRecord(weights: Float64Array, tickers: readonly string[]):
     signalByWeights.set(weights, signal);
     recordsInTickerOrder.add(signal);
     // The record's own dense form is the vector it came from.
-    denseBySignal.set(signal, { tickers, dense: { weights, held: nonZeroIndices(weights), unknown: [] } });
+    denseBySignal.set(signal, { tickers, dense: vectorDense(weights) });
   }
   return signal;
 }
+
+const denseByWeights = new WeakMap<Float64Array, DenseSignal>();
+
+function vectorDense(weights: Float64Array): DenseSignal {
+  let dense = denseByWeights.get(weights);
+  if (!dense) {
+    dense = { weights, held: nonZeroIndices(weights), unknown: [] };
+    denseByWeights.set(weights, dense);
+  }
+  return dense;
+}
+
+/** States made by `stateOfSleeve`: the vector their signal record is (or will be) built from. */
+const sleeveByState = new WeakMap<object, { tickers: readonly string[]; weights: Float64Array }>();
+
+/**
+ * A strategy state whose signal is the sleeve vector `weights` (aligned with `tickers`). Its
+ * `signal` record is `signalRecord(weights, tickers)`, built when first read — committing or
+ * checkpointing — because a replay carries six books' states from session to session and reads
+ * only their vectors: a thousand-key record per strategy output and thread was most of what the
+ * states cost.
+ */
+export function stateOfSleeve(fields: Omit<StrategyState, 'signal'>, weights: Float64Array, tickers: readonly string[]): StrategyState {
+  const state: StrategyState = {
+    lastRebalance: fields.lastRebalance,
+    get signal() {
+      return signalRecord(weights, tickers);
+    },
+    custom: fields.custom,
+    ...(fields.sleeveReturns !== undefined ? { sleeveReturns: fields.sleeveReturns } : {}),
+  };
+  sleeveByState.set(state, { tickers, weights });
+  return state;
+}
+
+/**
+ * The dense form of a state's sleeve over `tickers`, when it is known without reading a record:
+ * the state was made by `stateOfSleeve` for these tickers, or its record by `signalRecord`. Its
+ * record's keys are then exactly the held names in ticker order.
+ */
+export function orderedStateSleeve(state: StrategyState, tickers: readonly string[]): DenseSignal | undefined {
+  const own = sleeveByState.get(state);
+  if (own) return own.tickers === tickers ? vectorDense(own.weights) : undefined;
+  return orderedDenseSignal(state.signal, tickers);
+}
+
+/** The dense form of a state's sleeve (of no state: an empty sleeve) over `tickers`, its record built only when it has no vector. */
+export function stateSleeve(state: StrategyState | null, tickers: readonly string[]): DenseSignal {
+  if (state === null) return denseSignal(NO_SIGNAL, tickers);
+  return orderedStateSleeve(state, tickers) ?? denseSignal(state.signal, tickers);
+}
+
+/**
+ * Whether two states hand a strategy the same prior sleeve: the same names, in the same order,
+ * with the same weights (0 ≠ −0). Vectors are compared when both states have one.
+ */
+export function sameSleeve(a: StrategyState | null, b: StrategyState | null, tickers: readonly string[]): boolean {
+  if (a === b) return true;
+  const denseA = a === null ? EMPTY_DENSE : orderedStateSleeve(a, tickers);
+  const denseB = b === null ? EMPTY_DENSE : orderedStateSleeve(b, tickers);
+  if (denseA && denseB) {
+    if (denseA.weights === denseB.weights) return true;
+    if (denseA.held.length !== denseB.held.length) return false;
+    for (let k = 0; k < denseA.held.length; k++) {
+      const i = denseA.held[k]!;
+      if (i !== denseB.held[k] || !Object.is(denseA.weights[i], denseB.weights[i])) return false;
+    }
+    return true;
+  }
+  return jsonEqual(a?.signal ?? NO_SIGNAL, b?.signal ?? NO_SIGNAL);
+}
+
+const NO_SIGNAL: Readonly<Record<string, number>> = {};
+const EMPTY_DENSE: DenseSignal = { weights: new Float64Array(0), held: new Int32Array(0), unknown: [] };
 
 /**
  * The dense form of a record whose keys are known to be its held names in ticker order (one

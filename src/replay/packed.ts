@@ -7,7 +7,8 @@
  */
 import type { SleeveTarget, StrategyOutput } from '../engine/strategy.js';
 import { tickerPositions } from '../data/ticker-index.js';
-import { attachDenseTargets, attachedTargetColumns, orderedDenseSignal, targetsFromColumns, type TargetColumns, type TargetMetaValue } from '../engine/sleeve-vectors.js';
+import { attachDenseTargets, attachedTargetColumns, orderedDenseSignal, orderedStateSleeve, targetsFromColumns, type DenseSignal, type TargetColumns, type TargetMetaValue } from '../engine/sleeve-vectors.js';
+import type { StrategyState } from '../state/store.js';
 
 export type PackedOutput =
   | { readonly packed: TargetColumns; readonly rest: Omit<StrategyOutput, 'targets'>; readonly keys: readonly string[] }
@@ -134,22 +135,33 @@ export function packSignal(signal: Readonly<Record<string, number>>, tickers: re
 export function signalEquals(signal: Readonly<Record<string, number>>, packed: PackedSignal, tickers: readonly string[]): boolean {
   // Several books (and the divergence check) hold the same record: compare it to a given sleeve once.
   if (equalPairs.get(signal) === packed) return true;
-  if (!sameSignal(signal, packed, tickers)) return false;
+  const dense = orderedDenseSignal(signal, tickers);
+  if (!(dense ? sameDense(dense, packed) : sameRecord(signal, packed, tickers))) return false;
   equalPairs.set(signal, packed);
   return true;
 }
 
-const equalPairs = new WeakMap<object, PackedSignal>();
+/** `signalEquals` for the prior sleeve a state hands its strategy (none: an empty sleeve), without building its record when it carries a vector. */
+export function sleeveEquals(state: StrategyState | null, packed: PackedSignal, tickers: readonly string[]): boolean {
+  const dense = state === null ? undefined : orderedStateSleeve(state, tickers);
+  if (!dense) return signalEquals(state?.signal ?? NO_SIGNAL, packed, tickers);
+  if (equalPairs.get(dense) === packed) return true;
+  if (!sameDense(dense, packed)) return false;
+  equalPairs.set(dense, packed);
+  return true;
+}
 
-function sameSignal(signal: Readonly<Record<string, number>>, packed: PackedSignal, tickers: readonly string[]): boolean {
-  const dense = orderedDenseSignal(signal, tickers);
-  if (dense) {
-    // Keys are the held names in ticker order: compare indices and weights without a name in sight.
-    const { held, weights } = dense;
-    if (held.length !== packed.tickers.length) return false;
-    for (let k = 0; k < held.length; k++) if (held[k] !== packed.tickers[k] || !Object.is(weights[held[k]!], packed.weights[k])) return false;
-    return true;
-  }
+const equalPairs = new WeakMap<object, PackedSignal>();
+const NO_SIGNAL: Readonly<Record<string, number>> = {};
+
+/** A sleeve whose record's keys are its held names in ticker order: indices and weights compared without a name in sight. */
+function sameDense({ held, weights }: DenseSignal, packed: PackedSignal): boolean {
+  if (held.length !== packed.tickers.length) return false;
+  for (let k = 0; k < held.length; k++) if (held[k] !== packed.tickers[k] || !Object.is(weights[held[k]!], packed.weights[k])) return false;
+  return true;
+}
+
+function sameRecord(signal: Readonly<Record<string, number>>, packed: PackedSignal, tickers: readonly string[]): boolean {
   const keys = Object.keys(signal);
   if (keys.length !== packed.tickers.length) return false;
   for (let k = 0; k < keys.length; k++) {

@@ -15,7 +15,7 @@ import type { StrategyOutput } from '../engine/strategy.js';
 import type { LoadedStrategy } from '../engine/strategy-loader.js';
 import type { StrategyState } from '../state/store.js';
 import { adoptWindowStats, type WindowStatArrays } from '../risk/volatility.js';
-import { signalEquals, unpackOutput, type PackedOutput, type PackedSignal } from './packed.js';
+import { sleeveEquals, unpackOutput, type PackedOutput, type PackedSignal } from './packed.js';
 
 /** A due strategy's raw outcome on a session, with the state it was computed from (packed: see packed.ts). */
 export type PrefetchResult = {
@@ -202,12 +202,13 @@ export class StrategyPrefetch {
     if (message.riskStats && this.risk) adoptWindowStats(market.returns(this.risk.window), this.risk.window, tickers.length, riskSlot(this.risk, session, tickers.length));
     const { results } = message;
     for (const result of results) {
-      const matches: StateMatch = (custom, signal) => result.signal !== null && jsonEqual(result.custom, custom) && signalEquals(signal, result.signal, tickers);
+      const computedFrom = result.signal;
+      const matches: StateMatch = (state) => computedFrom !== null && jsonEqual(result.custom, state?.custom ?? null) && sleeveEquals(state, computedFrom, tickers);
       shared.offer(market, result.strategyId, matches, 'output' in result ? Promise.resolve(unpackOutput(result.output, tickers)) : rejected(result.error));
     }
     const handed = this.handed.get(session);
     this.handed.delete(session);
-    if (handed && results.some((r) => r.signal === null || !jsonEqual(r.custom, handed[r.strategyId]?.custom ?? null) || !signalEquals(handed[r.strategyId]?.signal ?? {}, r.signal, tickers))) {
+    if (handed && results.some((r) => r.signal === null || !jsonEqual(r.custom, handed[r.strategyId]?.custom ?? null) || !sleeveEquals(handed[r.strategyId] ?? null, r.signal, tickers))) {
       this.diverged = true;
     }
     return message.blocked;
