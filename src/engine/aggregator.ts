@@ -8,12 +8,12 @@ export interface SleeveAllocation {
 /** Net book = Σ allocation × sleeve weight, per name (seed "Weighted Average" netting). */
 export function netSleeves(sleeves: readonly { readonly weights: Float64Array }[], allocations: readonly number[], size: number): Float64Array {
   const net = new Float64Array(size);
-  sleeves.forEach((sleeve, s) => {
+  for (let s = 0; s < sleeves.length; s++) {
     const a = allocations[s]!;
-    if (a === 0) return;
-    const w = sleeve.weights;
+    if (a === 0) continue;
+    const w = sleeves[s]!.weights;
     for (let i = 0; i < size; i++) net[i]! += a * w[i]!;
-  });
+  }
   return net;
 }
 

@@ -137,7 +137,7 @@ export async function runSession(inputs: SessionInputs, stages: PipelineStages =
   const net = netSleeves(sleeves, sleeves.map((s) => s.allocation), size);
   const prices = inputs.prices ?? market.field('close');
   const currentShares = inputs.shares ?? heldShares(inputs.holdings, market.tickers);
-  const hasPrior = currentShares.some((shares) => shares !== 0);
+  const hasPrior = anyNonZero(currentShares);
   const priorWeights = currentWeights(currentShares, prices, inputs.portfolioValue, market.tickers);
   // Between rebalances the book holds its shares (seed: "hold positions until the next rebalance"):
   // re-targeting price drift every session would be turnover no strategy asked for.
@@ -370,7 +370,8 @@ function heldShares(holdings: Holdings, tickers: readonly string[]): Float64Arra
 }
 
 function sharesAfterTrades(current: Float64Array, trades: readonly TradeRow[], tickers: readonly string[]): Float64Array {
-  const shares = Float64Array.from(current);
+  const shares = current.slice();
+  if (trades.length === 0) return shares;
   const positions = tickerPositions(tickers);
   for (const t of trades) {
     const i = positions.get(t.ticker)!;
@@ -410,6 +411,12 @@ function nextSnapshot(inputs: SessionInputs, strategies: Record<string, Strategy
     },
   };
   return { runId: inputs.runId, date: inputs.date, strategies, holdings };
+}
+
+/** A loop, not `some` with a callback: it runs per book and session over the whole universe, which a held book's first name may be far into. */
+function anyNonZero(values: Float64Array): boolean {
+  for (let i = 0; i < values.length; i++) if (values[i] !== 0) return true;
+  return false;
 }
 
 export function compareTickers(a: string, b: string): number {
