@@ -36,16 +36,16 @@ function csvValue(cell: Cell): string | number {
   return fixed(cell.fixed, cell.decimals);
 }
 
-function journalText(header: readonly string[], rows: readonly (readonly Cell[])[]): string {
+async function journalText(header: readonly string[], rows: readonly (readonly Cell[])[]): Promise<string> {
   const path = journalPath();
   const journal = new CsvJournal(path, header, null);
   for (const row of rows) write(journal, row);
-  journal.close();
+  await journal.close();
   return readFileSync(path, 'utf8');
 }
 
-function expectLikeToCsv(header: readonly string[], rows: readonly (readonly Cell[])[]): void {
-  expect(journalText(header, rows)).toBe(toCsv(header, rows.map((row) => row.map(csvValue))));
+async function expectLikeToCsv(header: readonly string[], rows: readonly (readonly Cell[])[]): Promise<void> {
+  expect(await journalText(header, rows)).toBe(toCsv(header, rows.map((row) => row.map(csvValue))));
 }
 
 /** The double `ulps` steps from x, away from zero for ulps > 0. */
@@ -71,8 +71,8 @@ const double = fc.oneof(
 );
 
 describe('CsvJournal', () => {
-  it('writes exactly what toCsv formats: quoting, non-ASCII, numbers, empty cells', () => {
-    expectLikeToCsv(
+  it('writes exactly what toCsv formats: quoting, non-ASCII, numbers, empty cells', async () => {
+    await expectLikeToCsv(
       ['date', 'book', 'ticker', 'value', 'cost'],
       [
         [{ text: '2024-01-02' }, { text: 'combined' }, { text: 'AAPL' }, { shortest: 1.5 }, { fixed: 0.125, decimals: 2 }],
@@ -83,7 +83,7 @@ describe('CsvJournal', () => {
     );
   });
 
-  it('agrees with toCsv on any cells, across buffer boundaries and for a cell longer than the buffer', () => {
+  it('agrees with toCsv on any cells, across buffer boundaries and for a cell longer than the buffer', async () => {
     const long = fc.constantFrom('a', 'é', ',').map((unit) => unit.repeat(300_000));
     const cell: fc.Arbitrary<Cell> = fc.oneof(
       { arbitrary: fc.string({ unit: 'binary' }).map((text) => ({ text })), weight: 10 },
@@ -91,13 +91,13 @@ describe('CsvJournal', () => {
       { arbitrary: fc.tuple(double, decimals).map(([value, places]) => ({ fixed: value, decimals: places })), weight: 10 },
       { arbitrary: long.map((text) => ({ text })), weight: 1 },
     );
-    fc.assert(
-      fc.property(fc.array(fc.array(cell, { minLength: 1, maxLength: 5 }), { maxLength: 40 }), (rows) => expectLikeToCsv(['x'], rows)),
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(cell, { minLength: 1, maxLength: 5 }), { maxLength: 40 }), (rows) => expectLikeToCsv(['x'], rows)),
       { numRuns: 60 },
     );
   });
 
-  it('agrees with toCsv when columns repeat their text from row to row, quoted, non-ASCII and longer than the buffer included', () => {
+  it('agrees with toCsv when columns repeat their text from row to row, quoted, non-ASCII and longer than the buffer included', async () => {
     const long = 'é,'.repeat(200_000);
     const repeated = fc.constantFrom('2024-01-02', 'combined', 'a "q", b', 'ünï 📈', '', long, 'line\nbreak');
     const cell: fc.Arbitrary<Cell> = fc.oneof(
@@ -106,56 +106,63 @@ describe('CsvJournal', () => {
     );
     const row = fc.array(cell, { minLength: 1, maxLength: 4 });
     // Rows repeated whole make every column repeat; shuffled ones mix hits and misses per column.
-    fc.assert(
-      fc.property(fc.array(fc.tuple(row, fc.integer({ min: 1, max: 4 })), { maxLength: 12 }), (runs) =>
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(row, fc.integer({ min: 1, max: 4 })), { maxLength: 12 }), (runs) =>
         expectLikeToCsv(['x'], runs.flatMap(([r, times]) => Array.from({ length: times }, () => r))),
       ),
       { numRuns: 40 },
     );
   });
 
-  it('writes fixedNumber as fixed() does at ties, near ties and at the edges', () => {
+  it('writes fixedNumber as fixed() does at ties, near ties and at the edges', async () => {
     const values = [
       0.125, 0.375, 1.005, 2.675, 8.345, 1.45, 0.5, 2.5, 0.015, 0.315, 1357.305, 1368.185, 0.9550000000000001, -0.004, -0.005, -0.0049999, -0, 0, 1e-7,
       -1e-7, 5e-324, 123456.789, 2 ** 39 / 100, 549755813887.5, 2 ** 53 / 10, 2 ** 53 / 10 - 0.5, 9007199254740.5, 1e21, -1e21, Number.MAX_VALUE,
       0.1 + 0.2, 1 / 3, 2 / 3, 999.9999995, -999.9999995, 0.49999999999999994, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY,
     ];
     const places = [0, 1, 2, 3, 6, 8, 9, 12, 15, 20, 22, 23, 50, 100];
-    expectLikeToCsv(['x'], values.flatMap((value) => places.flatMap((d) => [[{ fixed: value, decimals: d }], [{ fixed: -value, decimals: d }]])));
+    await expectLikeToCsv(['x'], values.flatMap((value) => places.flatMap((d) => [[{ fixed: value, decimals: d }], [{ fixed: -value, decimals: d }]])));
   });
 
-  it('writes fixedNumber as fixed() does on any double', () => {
-    fc.assert(
-      fc.property(fc.array(fc.tuple(double, decimals), { minLength: 1, maxLength: 2_000 }), (cells) =>
+  it('writes fixedNumber as fixed() does on any double', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(double, decimals), { minLength: 1, maxLength: 2_000 }), (cells) =>
         expectLikeToCsv(['x'], cells.map(([value, places]) => [{ fixed: value, decimals: places }])),
       ),
       { numRuns: 150 },
     );
   });
 
-  it('writes shortestNumber as String() does on any double, prices above all', () => {
+  it('writes shortestNumber as String() does on any double, prices above all', async () => {
     const price = fc.tuple(fc.integer({ min: -1e12, max: 1e12 }), fc.integer({ min: 0, max: 10 })).map(([n, places]) => n / Number(`1e${places}`));
     const edges = [0, -0, 1e-6, ulpsAway(1e-6, -1), 1e-7, 0.1 + 0.2, 2 ** 53, 2 ** 53 / 10, 1e21, 123e-20, Number.MIN_VALUE, Number.MAX_VALUE, Number.NaN, Number.NEGATIVE_INFINITY];
-    expectLikeToCsv(['x'], edges.map((value) => [{ shortest: value }]));
-    fc.assert(
-      fc.property(fc.array(fc.oneof(double, price), { minLength: 1, maxLength: 2_000 }), (values) => expectLikeToCsv(['x'], values.map((value) => [{ shortest: value }]))),
+    await expectLikeToCsv(['x'], edges.map((value) => [{ shortest: value }]));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(double, price), { minLength: 1, maxLength: 2_000 }), (values) => expectLikeToCsv(['x'], values.map((value) => [{ shortest: value }]))),
       { numRuns: 150 },
     );
   });
 
-  it('resumes at a flushed length, dropping what was written after it', () => {
+  it('resumes at a flushed length, dropping what was written after it', async () => {
     const numbered = Array.from({ length: 50_000 }, (_, i): Cell[] => [{ shortest: i }, { fixed: i / 7, decimals: 6 }]);
     const path = journalPath();
     const first = new CsvJournal(path, ['n', 'seventh'], null);
     for (const row of numbered) write(first, row);
-    const pinned = first.flush();
+    const pinned = await first.flush();
     for (let i = 0; i < 10; i++) write(first, [{ text: 'after the checkpoint' }, { shortest: i }]);
-    first.close();
+    await first.close();
     const resumed = new CsvJournal(path, ['n', 'seventh'], pinned);
     write(resumed, [{ text: 'resumed' }, { fixed: 0.5, decimals: 2 }]);
-    resumed.close();
+    await resumed.close();
     const rows = numbered.map((row) => row.map(csvValue));
     expect(readFileSync(path, 'utf8')).toBe(toCsv(['n', 'seventh'], [...rows, ['resumed', '0.50']]));
     expect(pinned).toBe(Buffer.byteLength(toCsv(['n', 'seventh'], rows)));
+  });
+
+  it('raises a write that failed on the thread pool from close(), and still closes the file', async () => {
+    // /dev/full takes every write with ENOSPC, as a full disk would.
+    const journal = new CsvJournal('/dev/full', ['x'], null);
+    for (let i = 0; i < 30_000; i++) write(journal, [{ text: 'a row long enough to fill buffers' }, { shortest: i }]);
+    await expect(journal.close()).rejects.toThrow(/ENOSPC/);
   });
 });

@@ -1,8 +1,10 @@
-import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, openSync, write, writeSync } from 'node:fs';
 import { csvCell, fixed, forcesQuotes } from '../artifacts/csv.js';
 
 /** Encoded rows are written (not synced) whenever this many bytes are buffered. */
 const BUFFER_BYTES = 256 * 1024;
+/** Full buffers kept for reuse once written; more are allocated only while the disk lags. */
+const SPARE_BUFFERS = 2;
 /** A UTF-16 code unit never takes more than three bytes of UTF-8. */
 const MAX_BYTES_PER_CHAR = 3;
 const COMMA = 0x2c;
@@ -32,19 +34,28 @@ const SHORTEST_SCALE = EXACT_POWERS_OF_TEN[SHORTEST_DECIMALS]!;
 const SMALLEST_PLAIN = 1e-6;
 
 /**
- * An append-only CSV that a checkpoint can pin: `flush()` returns the byte length written so far,
- * and reopening with that length truncates whatever a killed run appended after the checkpoint.
- * A row is written cell by cell (`text`, `shortestNumber`, `fixedNumber`), then `endRow()`; its
- * bytes are the RFC 4180 record `csvLine` formats from the same cells.
+ * An append-only CSV that a checkpoint can pin: `flush()` resolves to the byte length written so
+ * far, and reopening with that length truncates whatever a killed run appended after the
+ * checkpoint. A row is written cell by cell (`text`, `shortestNumber`, `fixedNumber`), then
+ * `endRow()`; its bytes are the RFC 4180 record `csvLine` formats from the same cells.
+ *
+ * A full buffer is written by libuv's thread pool, at its own offset, while rows go on into
+ * another: the writes leave the thread that encodes rows (a replay's busiest). A write error is
+ * raised by the next `flush()` or `close()`.
  */
 export class CsvJournal {
   private readonly fd: number;
   // Each cell is encoded as it is written, numbers digit by digit: a replay writes millions of
   // rows, and building each as a string (a tree of dozens of small strings) and holding rows until
   // a write made every garbage collection copy them.
-  private readonly buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  private buffer: Buffer = Buffer.allocUnsafe(BUFFER_BYTES);
   private buffered = 0;
+  /** Bytes written or handed to a write: where the next buffer goes in the file. */
   private length: number;
+  private readonly spareBuffers: Buffer[] = [];
+  private writesInFlight = 0;
+  private writesDone: (() => void) | null = null;
+  private writeError: Error | null = null;
   private inRow = false;
   /** The cell's column in its row (−1 before the first). */
   private column = -1;
@@ -211,23 +222,49 @@ export class CsvJournal {
     this.buffered += this.buffer.write(encoded, this.buffered, 'utf8');
   }
 
-  /** Writes buffered rows durably; returns the file's length for the checkpoint. */
-  flush(): number {
+  /** Writes buffered rows durably; resolves to the file's length for the checkpoint. */
+  async flush(): Promise<number> {
     this.write();
+    if (this.writesInFlight > 0) await new Promise<void>((resolve) => (this.writesDone = resolve));
+    if (this.writeError) throw this.writeError;
     fsyncSync(this.fd);
     return this.length;
   }
 
-  private write(): void {
-    let offset = 0;
-    while (offset < this.buffered) offset += writeSync(this.fd, this.buffer, offset, this.buffered - offset, this.length + offset);
-    this.length += this.buffered;
-    this.buffered = 0;
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      closeSync(this.fd);
+    }
   }
 
-  close(): void {
-    this.flush();
-    closeSync(this.fd);
+  /** Hands the buffered bytes to a write at their offset and goes on in a spare buffer. */
+  private write(): void {
+    if (this.buffered === 0) return;
+    const full = this.buffer;
+    const bytes = this.buffered;
+    const position = this.length;
+    this.length += bytes;
+    this.buffer = this.spareBuffers.pop() ?? Buffer.allocUnsafe(BUFFER_BYTES);
+    this.buffered = 0;
+    this.writesInFlight++;
+    const finished = (err: Error | null) => {
+      this.writeError ??= err;
+      if (this.spareBuffers.length < SPARE_BUFFERS) this.spareBuffers.push(full);
+      if (--this.writesInFlight === 0 && this.writesDone) {
+        const done = this.writesDone;
+        this.writesDone = null;
+        done();
+      }
+    };
+    const writeFrom = (offset: number) =>
+      write(this.fd, full, offset, bytes - offset, position + offset, (err, written) => {
+        // A regular file takes the whole write unless it fails; a short one goes on where it stopped.
+        if (err || offset + written >= bytes) finished(err);
+        else writeFrom(offset + written);
+      });
+    writeFrom(0);
   }
 }
 

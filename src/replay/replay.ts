@@ -206,7 +206,7 @@ async function replaySessions(options: ReplayOptions, requested: readonly IsoDat
       const done = d - firstIndex + 1;
       options.onSession?.(done, total, date);
       if ((done % config.replay.checkpoint_every === 0 || d === lastIndex) && d < lastIndex) {
-        await saveCheckpoint(checkpointPath, { fingerprint: options.fingerprint, nextIndex: d + 1, notes, blocked: [...blockedDays], offsets: flushAll(journals), books: books.map(bookCheckpoint) });
+        await saveCheckpoint(checkpointPath, { fingerprint: options.fingerprint, nextIndex: d + 1, notes, blocked: [...blockedDays], offsets: await flushAll(journals), books: books.map(bookCheckpoint) });
         const combined = books[0]!;
         if (combined.snapshot) await options.store.commit(config.portfolio, combined.snapshot);
       }
@@ -215,7 +215,7 @@ async function replaySessions(options: ReplayOptions, requested: readonly IsoDat
     await prefetch?.close();
   }
   if (blockedDays.size > 0) notes.push(`${blockedDays.size} session(s) blocked by CRITICAL checks (no orders): ${[...blockedDays].slice(0, 5).join(', ')}${blockedDays.size > 5 ? ', …' : ''}`);
-  for (const journal of Object.values(journals)) journal.close();
+  for (const journal of Object.values(journals)) await journal.close();
 
   if (config.replay.timing !== 'same_close' && books.some((b) => b.pending.length > 0)) notes.push(`orders decided on ${panel.dates[lastIndex]} are not filled: the replay ends before their fill`);
   const metrics = books.map((b) => bookMetrics(b.name, b.curve));
@@ -378,8 +378,8 @@ function bookCheckpoint(book: Book): Checkpoint['books'][number] {
   return { name: book.name, ledger: book.ledger.snapshot(), snapshot: book.snapshot, pending: book.pending, curve: book.curve };
 }
 
-function flushAll(journals: Record<keyof Checkpoint['offsets'], CsvJournal>): Checkpoint['offsets'] {
-  return { equity: journals.equity.flush(), trades: journals.trades.flush(), positions: journals.positions.flush(), flags: journals.flags.flush() };
+async function flushAll(journals: Record<keyof Checkpoint['offsets'], CsvJournal>): Promise<Checkpoint['offsets']> {
+  return { equity: await journals.equity.flush(), trades: await journals.trades.flush(), positions: await journals.positions.flush(), flags: await journals.flags.flush() };
 }
 
 async function saveCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
