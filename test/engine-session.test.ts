@@ -199,6 +199,22 @@ describe('allocation schemes', () => {
     expect(later.sleeves[1]!.allocation).toBeCloseTo(1 - expectedA, 12);
   });
 
+  it('keeps the last sharpe_window sleeve returns: at the limit the oldest is dropped as today\'s is appended', async () => {
+    const windowConfig = kairosConfigSchema.parse({ ...config, allocation: { ...config.allocation, sharpe_window: 20 } });
+    const held = [{ ...fixedStrategy('a', [{ ticker: 'BTC', weight: 0 }], 1), schedule: { type: 'weekly' as const, weekday: 'monday' as const } }];
+    const priorWith = (returns: number[]): RunSnapshot => ({
+      runId: 'earlier',
+      date: '2025-12-29',
+      strategies: { a: { lastRebalance: '2025-12-29', signal: {}, custom: null, sleeveReturns: returns } },
+      holdings: { asOf: '2025-12-29', cash: 100_000, positions: [] },
+    });
+    const full = Array.from({ length: 20 }, (_, t) => (t + 1) / 1000);
+    const atLimit = await runSession({ ...inputs(held, priorWith(full)), config: windowConfig });
+    expect(atLimit.snapshot.strategies.a!.sleeveReturns).toStrictEqual([...full.slice(1), 0]); // an empty sleeve returns 0
+    const below = await runSession({ ...inputs(held, priorWith(full.slice(0, 5))), config: windowConfig });
+    expect(below.snapshot.strategies.a!.sleeveReturns).toStrictEqual([...full.slice(0, 5), 0]);
+  });
+
   it('Sharpe-weights as the seed does: 1.20 / 0.67 / 0.71 → 46.5% / 26.0% / 27.5%', () => {
     const allocations = sharpeAllocations([
       { id: 'volatility', sharpe: 1.2 },

@@ -218,8 +218,16 @@ function updatedSleeveReturns(inputs: SessionInputs): Map<string, readonly numbe
       const move = closeNow[i]! / closeThen[i]! - 1;
       if (Number.isFinite(move)) r += weights[i]! * move;
     }
-    out.set(strategy.id, [...history, r].slice(-window));
+    out.set(strategy.id, appendedWithin(history, r, window));
   }
+  return out;
+}
+
+/** `[...history, value].slice(-limit)` (limit ≥ 1) as one array: it runs per strategy, book and session. */
+function appendedWithin(history: readonly number[], value: number, limit: number): number[] {
+  const out: number[] = [];
+  for (let k = history.length - Math.min(history.length, limit - 1); k < history.length; k++) out.push(history[k]!);
+  out.push(value);
   return out;
 }
 
