@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { attachedDenseTargets, signalRecord, stateOfSleeve } from '../src/engine/sleeve-vectors.js';
 import type { StrategyOutput } from '../src/engine/strategy.js';
-import { packOutput, packSignal, signalEquals, sleeveEquals, unpackOutput } from '../src/replay/packed.js';
+import { packOutput, packSignal, packStateSleeve, signalEquals, sleeveEquals, unpackOutput } from '../src/replay/packed.js';
 
 const tickers = ['AAA', 'BBB', 'CCC', 'DDD'];
 
@@ -88,5 +88,17 @@ describe('sleeveEquals', () => {
     expect(sleeveEquals({ lastRebalance: null, signal: { DDD: 0.25, AAA: 0.25, CCC: -0.5 }, custom: null }, packed, tickers)).toBe(false);
     expect(sleeveEquals(null, { tickers: new Int32Array(0), weights: new Float64Array(0) }, tickers)).toBe(true);
     expect(sleeveEquals(null, packed, tickers)).toBe(false);
+  });
+});
+
+describe('packStateSleeve', () => {
+  it('packs a state\'s vector as packSignal packs its record, falls back to the record, and packs no state as an empty sleeve', () => {
+    const fromVector = stateOfSleeve({ lastRebalance: null, custom: null }, Float64Array.from([0.25, 0, -0.5, -0]), tickers);
+    expect(packStateSleeve(fromVector, tickers)).toEqual(packSignal(fromVector.signal, tickers));
+    expect(packStateSleeve(fromVector, tickers)).toEqual({ tickers: Int32Array.of(0, 2), weights: Float64Array.of(0.25, -0.5) });
+    const reordered = { lastRebalance: null, signal: { CCC: -0.5, AAA: 0.25 }, custom: null };
+    expect(packStateSleeve(reordered, tickers)).toEqual({ tickers: Int32Array.of(2, 0), weights: Float64Array.of(-0.5, 0.25) });
+    expect(packStateSleeve(null, tickers)).toEqual({ tickers: new Int32Array(0), weights: new Float64Array(0) });
+    expect(packStateSleeve({ lastRebalance: null, signal: { ZZZ: 1 }, custom: null }, tickers)).toBeNull();
   });
 });

@@ -322,7 +322,7 @@ function heldSignal(strategyId: string, state: StrategyState | null, market: Poi
       if (i >= 0) weights[i] = 0;
     }
   }
-  const notes = gone.length === 0 ? [] : gone.map((ticker) => `held ${ticker} (${state?.signal[ticker]}) has no price on ${date}; dropped from the sleeve`);
+  const notes = gone.map((ticker) => `held ${ticker} (${state?.signal[ticker]}) has no price on ${date}; dropped from the sleeve`);
   // Recorded in the sleeve's notes (portfolio_summary.json); a log line per book and session would drown replay output.
   for (const ticker of gone) log.debug({ strategy: strategyId, ticker }, 'held name has no price; dropped from the sleeve');
   return { topic: `signals.${strategyId}`, strategyId, date, status: 'held', weights, targets: [], notes };
@@ -379,7 +379,6 @@ function heldShares(holdings: Holdings, tickers: readonly string[]): Float64Arra
 
 function sharesAfterTrades(current: Float64Array, trades: readonly TradeRow[], tickers: readonly string[]): Float64Array {
   const shares = current.slice();
-  if (trades.length === 0) return shares;
   const positions = tickerPositions(tickers);
   for (const t of trades) {
     const i = positions.get(t.ticker)!;

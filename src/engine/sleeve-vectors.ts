@@ -137,7 +137,8 @@ export function sameSleeve(a: StrategyState | null, b: StrategyState | null, tic
   return jsonEqual(a?.signal ?? NO_SIGNAL, b?.signal ?? NO_SIGNAL);
 }
 
-const NO_SIGNAL: Readonly<Record<string, number>> = {};
+/** The sleeve of a strategy that has none yet. */
+export const NO_SIGNAL: Readonly<Record<string, number>> = {};
 const EMPTY_DENSE: DenseSignal = { weights: new Float64Array(0), held: new Int32Array(0), unknown: [] };
 
 /**

@@ -7,7 +7,7 @@
  */
 import type { SleeveTarget, StrategyOutput } from '../engine/strategy.js';
 import { tickerPositions } from '../data/ticker-index.js';
-import { attachDenseTargets, attachedTargetColumns, orderedDenseSignal, orderedStateSleeve, targetsFromColumns, type DenseSignal, type TargetColumns, type TargetMetaValue } from '../engine/sleeve-vectors.js';
+import { attachDenseTargets, attachedTargetColumns, NO_SIGNAL, orderedDenseSignal, orderedStateSleeve, targetsFromColumns, type DenseSignal, type TargetColumns, type TargetMetaValue } from '../engine/sleeve-vectors.js';
 import type { StrategyState } from '../state/store.js';
 
 export type PackedOutput =
@@ -152,7 +152,27 @@ export function sleeveEquals(state: StrategyState | null, packed: PackedSignal, 
 }
 
 const equalPairs = new WeakMap<object, PackedSignal>();
-const NO_SIGNAL: Readonly<Record<string, number>> = {};
+
+/** Packed sleeves of the vectors states carry, made once per vector. */
+const packedVectors = new WeakMap<Float64Array, PackedSignal>();
+
+/**
+ * The prior sleeve a state hands its strategy (none: an empty sleeve), packed: from its vector when
+ * it carries one (its record would be the vector's non-zero weights in ticker order), else from its
+ * record. Null when the record names a ticker not in `tickers`.
+ */
+export function packStateSleeve(state: StrategyState | null, tickers: readonly string[]): PackedSignal | null {
+  const dense = state === null ? undefined : orderedStateSleeve(state, tickers);
+  if (!dense) return packSignal(state?.signal ?? NO_SIGNAL, tickers);
+  let packed = packedVectors.get(dense.weights);
+  if (!packed) {
+    const values = new Float64Array(dense.held.length);
+    for (let k = 0; k < dense.held.length; k++) values[k] = dense.weights[dense.held[k]!]!;
+    packed = { tickers: dense.held, weights: values };
+    packedVectors.set(dense.weights, packed);
+  }
+  return packed;
+}
 
 /** A sleeve whose record's keys are its held names in ticker order: indices and weights compared without a name in sight. */
 function sameDense({ held, weights }: DenseSignal, packed: PackedSignal): boolean {

@@ -11,11 +11,11 @@ import { createLogger } from '../core/log.js';
 import { createMarketPanel } from '../data/market-panel.js';
 import { adoptReturns, pointInTime } from '../data/point-in-time.js';
 import { stepStrategy } from '../engine/session.js';
-import { orderedStateSleeve, stateOfSleeve } from '../engine/sleeve-vectors.js';
+import { stateOfSleeve } from '../engine/sleeve-vectors.js';
 import type { StrategyOutput } from '../engine/strategy.js';
 import { importDefinition, type LoadedStrategy } from '../engine/strategy-loader.js';
 import type { StrategyState } from '../state/store.js';
-import { packOutput, packSignal, type PackedSignal } from './packed.js';
+import { packOutput, packStateSleeve } from './packed.js';
 import { computeWindowStats } from '../risk/volatility.js';
 import { replaySessionBlocked } from '../validation/checks.js';
 import { riskSlot, type FromWorker, type PrefetchResult, type RiskStatSlots, type StrategyWorkerData, type ToWorker } from './strategy-prefetch.js';
@@ -101,29 +101,6 @@ async function pump(): Promise<void> {
   }
 }
 
-const NO_SIGNAL: Readonly<Record<string, number>> = {};
-
-/** Packed sleeves of the vectors this worker's states carry, made once per vector. */
-const packedSignals = new WeakMap<Float64Array, PackedSignal>();
-
-/**
- * The prior sleeve a state hands its strategy, packed: from its vector when it carries one (its
- * record would be the vector's non-zero weights in ticker order), else from its record (states
- * the main thread sent).
- */
-function packedSleeve(state: StrategyState | null, tickers: readonly string[]): PackedSignal | null {
-  const dense = state === null ? undefined : orderedStateSleeve(state, tickers);
-  if (!dense) return packSignal(state?.signal ?? NO_SIGNAL, tickers);
-  let packed = packedSignals.get(dense.weights);
-  if (!packed) {
-    const values = new Float64Array(dense.held.length);
-    for (let k = 0; k < dense.held.length; k++) values[k] = dense.weights[dense.held[k]!]!;
-    packed = { tickers: dense.held, weights: values };
-    packedSignals.set(dense.weights, packed);
-  }
-  return packed;
-}
-
 async function stepSession(panel: MarketPanel, market: PointInTimeMarket, current: Chain): Promise<PrefetchResult[]> {
   const { date } = market;
   const results: PrefetchResult[] = [];
@@ -133,7 +110,7 @@ async function stepSession(panel: MarketPanel, market: PointInTimeMarket, curren
     const step = await stepStrategy(strategy, state, { date, market, calendar, log, forced: NOT_FORCED });
     const outcome = outcomes.get(strategy.id);
     if (outcome) {
-      const input = { strategyId: strategy.id, custom: state?.custom ?? null, signal: packedSleeve(state, panel.tickers) };
+      const input = { strategyId: strategy.id, custom: state?.custom ?? null, signal: packStateSleeve(state, panel.tickers) };
       results.push('output' in outcome ? { ...input, output: packOutput(outcome.output, panel.tickers) } : { ...input, error: outcome.error });
     }
     current.states.set(strategy.id, stateOfSleeve({ lastRebalance: step.lastRebalance, custom: step.custom, sleeveReturns: [] }, step.event.weights, panel.tickers));
