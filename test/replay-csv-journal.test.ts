@@ -159,6 +159,26 @@ describe('CsvJournal', () => {
     expect(pinned).toBe(Buffer.byteLength(toCsv(['n', 'seventh'], rows)));
   });
 
+  it('pins a mark() taken while rows go on, and flush() makes it durable with rows written meanwhile', async () => {
+    const numbered = Array.from({ length: 30_000 }, (_, i): Cell[] => [{ shortest: i }, { fixed: i / 3, decimals: 4 }]);
+    const path = journalPath();
+    const journal = new CsvJournal(path, ['n', 'third'], null);
+    for (const row of numbered) write(journal, row);
+    const pinned = journal.mark();
+    const durable = journal.flush();
+    // Both flushes wait for the writes in flight, and both resolve.
+    for (const row of numbered) write(journal, row);
+    const [first, second] = await Promise.all([durable, journal.flush()]);
+    const rows = numbered.map((row) => row.map(csvValue));
+    expect(pinned).toBe(Buffer.byteLength(toCsv(['n', 'third'], rows)));
+    expect(first).toBeGreaterThanOrEqual(pinned);
+    expect(second).toBe(Buffer.byteLength(toCsv(['n', 'third'], [...rows, ...rows])));
+    await journal.close();
+    const resumed = new CsvJournal(path, ['n', 'third'], pinned);
+    await resumed.close();
+    expect(readFileSync(path, 'utf8')).toBe(toCsv(['n', 'third'], rows));
+  });
+
   it('raises a write that failed on the thread pool from close(), and still closes the file', async () => {
     // /dev/full takes every write with ENOSPC, as a full disk would.
     const journal = new CsvJournal('/dev/full', ['x'], null);

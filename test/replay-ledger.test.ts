@@ -5,7 +5,7 @@ import { StateError } from '../src/core/errors.js';
 import { buildPanel } from '../src/data/panel-builder.js';
 import type { MarketPanel } from '../src/data/panel.js';
 import { fillConfigSchema, fillPriceReference, type Fill, type FillConfig, type FillTiming, type Order } from '../src/replay/fills.js';
-import { BookLedger, lastListedIndex, type LedgerSnapshot } from '../src/replay/ledger.js';
+import { BookLedger, Delistings, lastListedIndex, type LedgerSnapshot } from '../src/replay/ledger.js';
 
 const row = (panel: MarketPanel, field: 'open' | 'close' | 'adv20', session: number): Float64Array => {
   const n = panel.tickers.length;
@@ -300,5 +300,22 @@ describe('snapshot and restore', () => {
         tickers,
       ),
     ).toThrow(/twice/);
+  });
+});
+
+describe('delistings', () => {
+  it('lists, for any session in any order, the names whose series ended before it, ascending', () => {
+    const lastListed = fc.array(fc.integer({ min: -1, max: 12 }), { maxLength: 40 });
+    const sessions = fc.array(fc.integer({ min: -2, max: 15 }), { maxLength: 30 });
+    fc.assert(
+      fc.property(lastListed, sessions, (last, asked) => {
+        const delistings = new Delistings(Int32Array.from(last));
+        for (const d of asked) {
+          const expected = last.flatMap((l, i) => (l < d ? [i] : []));
+          expect(delistings.before(d), `session ${d} of ${JSON.stringify(last)}`).toEqual(expected);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -134,7 +134,6 @@ export async function runSession(inputs: SessionInputs, stages: PipelineStages =
     }));
 
   const strategyStates = nextStrategyStates(sleeves, dueInfo, sleeveReturns, market.tickers);
-  const net = netSleeves(sleeves, sleeves.map((s) => s.allocation), size);
   const prices = inputs.prices ?? market.field('close');
   const currentShares = inputs.shares ?? heldShares(inputs.holdings, market.tickers);
   const hasPrior = anyNonZero(currentShares);
@@ -142,7 +141,10 @@ export async function runSession(inputs: SessionInputs, stages: PipelineStages =
   // Between rebalances the book holds its shares (seed: "hold positions until the next rebalance"):
   // re-targeting price drift every session would be turnover no strategy asked for.
   const trading = !hasPrior || sleeves.some((s) => s.status === 'rebalanced');
-  const risk = trading ? stages.riskStage({ target: net, prior: hasPrior ? priorWeights : null, market, config: inputs.config.risk }) : holdRisk(priorWeights);
+  // A holding book needs no net target; netting is done only if it is read (a replay never reads it then).
+  let netTarget: Float64Array | null = null;
+  const net = (): Float64Array => (netTarget ??= netSleeves(sleeves, sleeves.map((s) => s.allocation), size));
+  const risk = trading ? stages.riskStage({ target: net(), prior: hasPrior ? priorWeights : null, market, config: inputs.config.risk }) : holdRisk(priorWeights);
   const trades = trading
     ? stages.tradeGenerator({
         tickers: market.tickers,
@@ -155,7 +157,25 @@ export async function runSession(inputs: SessionInputs, stages: PipelineStages =
     : [];
   const targetShares = sharesAfterTrades(currentShares, trades, market.tickers);
   const snapshot = nextSnapshot(inputs, strategyStates, targetShares, prices);
-  return { date, tickers: market.tickers, sleeves, net, priorWeights, hasPrior, risk, prices, currentShares, targetShares, trades, portfolioValue: inputs.portfolioValue, alerts, snapshot };
+  const { portfolioValue } = inputs;
+  return {
+    date,
+    tickers: market.tickers,
+    sleeves,
+    get net() {
+      return net();
+    },
+    priorWeights,
+    hasPrior,
+    risk,
+    prices,
+    currentShares,
+    targetShares,
+    trades,
+    portfolioValue,
+    alerts,
+    snapshot,
+  };
 }
 
 /** The book on a session where no strategy rebalanced: exactly what it holds. */

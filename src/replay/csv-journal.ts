@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, ftruncateSync, openSync, write, writeSync } from 'node:fs';
+import { closeSync, fsync, ftruncateSync, openSync, write, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { csvCell, fixed, forcesQuotes } from '../artifacts/csv.js';
 
 /** Encoded rows are written (not synced) whenever this many bytes are buffered. */
@@ -13,6 +14,7 @@ const MINUS = 0x2d;
 const POINT = 0x2e;
 const ZERO = 0x30;
 const ASCII_END = 0x80;
+const syncToDisk = promisify(fsync);
 
 /** 10^d for every d whose power of ten is an exact double (parsed, since `10 ** d` may be off by an ulp). */
 const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, d) => Number(`1e${d}`));
@@ -54,7 +56,8 @@ export class CsvJournal {
   private length: number;
   private readonly spareBuffers: Buffer[] = [];
   private writesInFlight = 0;
-  private writesDone: (() => void) | null = null;
+  /** `flush` calls waiting for the writes in flight to finish. */
+  private readonly writesDone: (() => void)[] = [];
   private writeError: Error | null = null;
   private inRow = false;
   /** The cell's column in its row (−1 before the first). */
@@ -222,12 +225,19 @@ export class CsvJournal {
     this.buffered += this.buffer.write(encoded, this.buffered, 'utf8');
   }
 
-  /** Writes buffered rows durably; resolves to the file's length for the checkpoint. */
+  /** Hands the buffered rows to a write; returns the file's length with them, for a checkpoint (which `flush` then makes durable). */
+  mark(): number {
+    this.write();
+    return this.length;
+  }
+
+  /** Writes buffered rows durably; resolves to the file's length then. */
   async flush(): Promise<number> {
     this.write();
-    if (this.writesInFlight > 0) await new Promise<void>((resolve) => (this.writesDone = resolve));
+    if (this.writesInFlight > 0) await new Promise<void>((resolve) => this.writesDone.push(resolve));
     if (this.writeError) throw this.writeError;
-    fsyncSync(this.fd);
+    // On libuv's thread pool: a replay goes on with its next sessions meanwhile.
+    await syncToDisk(this.fd);
     return this.length;
   }
 
@@ -252,11 +262,7 @@ export class CsvJournal {
     const finished = (err: Error | null) => {
       this.writeError ??= err;
       if (this.spareBuffers.length < SPARE_BUFFERS) this.spareBuffers.push(full);
-      if (--this.writesInFlight === 0 && this.writesDone) {
-        const done = this.writesDone;
-        this.writesDone = null;
-        done();
-      }
+      if (--this.writesInFlight === 0) for (const done of this.writesDone.splice(0)) done();
     };
     const writeFrom = (offset: number) =>
       write(this.fd, full, offset, bytes - offset, position + offset, (err, written) => {

@@ -262,3 +262,35 @@ export function lastListedIndex(close: Float64Array, nTickers: number, nSessions
   }
   return lastListed;
 }
+
+/**
+ * Which names' series ended before a session (see `lastListedIndex`), asked by every book of a
+ * replay every session. Names are kept in order of their last listed session, so a session's
+ * delisted names are a prefix of that order, and its ascending list is rebuilt only when the
+ * prefix grows: a replay delists a name on a few sessions of thousands.
+ */
+export class Delistings {
+  private readonly byLastListed: Int32Array;
+  private count = 0;
+  private names: readonly number[] = [];
+
+  constructor(private readonly lastListed: Int32Array) {
+    this.byLastListed = Int32Array.from(lastListed.keys()).sort((a, b) => lastListed[a]! - lastListed[b]! || a - b);
+  }
+
+  /** The names with no finite close at or after session `d`, ascending. */
+  before(d: number): readonly number[] {
+    let low = 0;
+    let high = this.byLastListed.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.lastListed[this.byLastListed[middle]!]! < d) low = middle + 1;
+      else high = middle;
+    }
+    if (low !== this.count) {
+      this.count = low;
+      this.names = Array.from(this.byLastListed.subarray(0, low)).sort((a, b) => a - b);
+    }
+    return this.names;
+  }
+}

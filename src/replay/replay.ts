@@ -24,7 +24,8 @@ import type { LoadedStrategy } from '../engine/strategy-loader.js';
 import { CsvJournal } from './csv-journal.js';
 import { StrategyPrefetch } from './strategy-prefetch.js';
 import { fillPriceReference, ordersFromTrades, type Fill, type Order } from './fills.js';
-import { BookLedger, lastListedIndex, type LedgerSnapshot } from './ledger.js';
+import { BookLedger, Delistings, lastListedIndex, type LedgerSnapshot } from './ledger.js';
+import { BackgroundCheckpoint } from './background-checkpoint.js';
 
 export interface ReplayOptions extends EngineServices {
   readonly from: IsoDate;
@@ -120,13 +121,14 @@ async function replaySessions(options: ReplayOptions, requested: readonly IsoDat
   const flag = (date: IsoDate, book: string, tickers: readonly string[], what: string) => {
     for (const ticker of tickers) journals.flags.text(date).text(book).text(ticker).text(what).endRow();
   };
-  const delistedAfter = lastListedIndex(panel.fields.close, panel.tickers.length, panel.dates.length);
+  const delistings = new Delistings(lastListedIndex(panel.fields.close, panel.tickers.length, panel.dates.length));
   const sharedOutputs = new SharedStrategyOutputs();
   // Carried through checkpoints: a resumed replay reports the days blocked before it was stopped too.
   const blockedDays = new Set<IsoDate>(checkpoint?.blocked ?? []);
   const startIndex = checkpoint?.nextIndex ?? firstIndex;
   const total = lastIndex - firstIndex + 1;
 
+  const checkpointing = new BackgroundCheckpoint();
   const prefetch = launched?.attach(panel, config.risk.vol_window) ? launched : null;
   prefetch?.handing(startIndex, books[0]!.snapshot?.strategies);
   try {
@@ -134,9 +136,10 @@ async function replaySessions(options: ReplayOptions, requested: readonly IsoDat
       const date = panel.dates[d]!;
       const market = pointInTime(panel, date);
       const critical = (await prefetch?.offer(d, market, sharedOutputs)) ?? replaySessionBlocked(market, config.validation);
+      const delistedNames = delistings.before(d);
       for (const book of books) {
         const filled = fillPending(book, panel, d, config, flag);
-        const delisted = delistedHoldings(book.ledger, delistedAfter, d);
+        const delisted = delistedHoldings(book.ledger, delistedNames);
         const closed = book.ledger.closeDelisted(delisted, date);
         const mark = book.ledger.mark(market.field('close'), date);
         flag(date, book.name, mark.carried, 'carried_price');
@@ -206,12 +209,22 @@ async function replaySessions(options: ReplayOptions, requested: readonly IsoDat
       const done = d - firstIndex + 1;
       options.onSession?.(done, total, date);
       if ((done % config.replay.checkpoint_every === 0 || d === lastIndex) && d < lastIndex) {
-        await saveCheckpoint(checkpointPath, { fingerprint: options.fingerprint, nextIndex: d + 1, notes, blocked: [...blockedDays], offsets: await flushAll(journals), books: books.map(bookCheckpoint) });
-        const combined = books[0]!;
-        if (combined.snapshot) await options.store.commit(config.portfolio, combined.snapshot);
+        await checkpointing.settled();
+        const offsets = { equity: journals.equity.mark(), trades: journals.trades.mark(), positions: journals.positions.mark(), flags: journals.flags.mark() };
+        // The state at D is taken now; making it durable goes on while the next sessions run. Only a
+        // resume reads it, through the schema: plain JSON, its keys in no canonical order (sorting took ~45 ms).
+        const text = JSON.stringify({ fingerprint: options.fingerprint, nextIndex: d + 1, notes, blocked: [...blockedDays], offsets, books: books.map(bookCheckpoint) } satisfies Checkpoint);
+        const committed = books[0]!.snapshot;
+        checkpointing.start(async () => {
+          for (const journal of Object.values(journals)) await journal.flush();
+          await writeFileAtomic(checkpointPath, text);
+          if (committed) await options.store.commit(config.portfolio, committed);
+        });
       }
     }
+    await checkpointing.settled();
   } finally {
+    await checkpointing.abandoned();
     await prefetch?.close();
   }
   if (blockedDays.size > 0) notes.push(`${blockedDays.size} session(s) blocked by CRITICAL checks (no orders): ${[...blockedDays].slice(0, 5).join(', ')}${blockedDays.size > 5 ? ', …' : ''}`);
@@ -311,10 +324,9 @@ function carriedPrices(closes: Float64Array, ledger: BookLedger): Float64Array {
   return prices;
 }
 
-function delistedHoldings(ledger: BookLedger, lastListed: Int32Array, d: number): number[] {
+function delistedHoldings(ledger: BookLedger, delisted: readonly number[]): number[] {
   const out: number[] = [];
-  // Delisted names are few, so that test first: it is nearly always false and well predicted.
-  for (let i = 0; i < ledger.shares.length; i++) if (lastListed[i]! < d && ledger.shares[i] !== 0) out.push(i);
+  for (const i of delisted) if (ledger.shares[i] !== 0) out.push(i);
   return out;
 }
 
@@ -376,14 +388,6 @@ type Checkpoint = z.infer<typeof checkpointSchema>;
 
 function bookCheckpoint(book: Book): Checkpoint['books'][number] {
   return { name: book.name, ledger: book.ledger.snapshot(), snapshot: book.snapshot, pending: book.pending, curve: book.curve };
-}
-
-async function flushAll(journals: Record<keyof Checkpoint['offsets'], CsvJournal>): Promise<Checkpoint['offsets']> {
-  return { equity: await journals.equity.flush(), trades: await journals.trades.flush(), positions: await journals.positions.flush(), flags: await journals.flags.flush() };
-}
-
-async function saveCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
-  await writeFileAtomic(path, stableStringify(checkpoint, 0));
 }
 
 function readCheckpoint(path: string, fingerprint: string): Checkpoint {
