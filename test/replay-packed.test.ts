@@ -25,6 +25,24 @@ describe('packed strategy outputs', () => {
     expect(attachedDenseTargets(unpacked, [...tickers])).toBeUndefined(); // another ticker list: not this vector
   });
 
+  it('carry a meta column of texts as its distinct texts and a code per target, and give back the same texts, nulls and mixed columns', () => {
+    const output: StrategyOutput = {
+      targets: [
+        { ticker: 'AAA', weight: 0.5, meta: { leg: 'short', note: null, mixed: 'a' } },
+        { ticker: 'BBB', weight: 0.25, meta: { leg: 'long', note: 'x', mixed: 1 } },
+        { ticker: 'CCC', weight: 0.25, meta: { leg: 'long', note: null, mixed: -0 } },
+      ],
+    };
+    const packed = packOutput(output, tickers);
+    if (!('packed' in packed)) throw new Error('expected columns');
+    expect(packed.packed.metaColumns[0]).toEqual({ texts: ['short', 'long'], codes: Int32Array.from([0, 1, 1]) });
+    expect(packed.packed.metaColumns[1]).toEqual({ texts: [null, 'x'], codes: Int32Array.from([0, 1, 0]) });
+    expect(packed.packed.metaColumns[2]).toEqual(['a', 1, -0]);
+    const unpacked = unpackOutput(structuredClone(packed), tickers);
+    expect(unpacked).toEqual(output);
+    expect(Object.is(unpacked.targets[2]!.meta!.mixed, -0)).toBe(true);
+  });
+
   it('travel as they are when a target does not have the columns\' exact keys, so nothing is lost or reordered', () => {
     const inherited = Object.assign(Object.create({ extra: 1 }) as object, { ticker: 'AAA', weight: 0.5 }) as { ticker: string; weight: number };
     const odd: StrategyOutput[] = [

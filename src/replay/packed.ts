@@ -11,13 +11,26 @@ import { attachDenseTargets, attachedTargetColumns, NO_SIGNAL, orderedDenseSigna
 import type { StrategyState } from '../state/store.js';
 
 export type PackedOutput =
-  | { readonly packed: TargetColumns; readonly rest: Omit<StrategyOutput, 'targets'>; readonly keys: readonly string[] }
+  | { readonly packed: PackedColumns; readonly rest: Omit<StrategyOutput, 'targets'>; readonly keys: readonly string[] }
   | { readonly raw: StrategyOutput };
+
+/**
+ * Target columns with each column of texts (a factor target's leg) as its distinct texts and one
+ * code per target: the receiving thread would allocate every one of a thousand cloned strings,
+ * and keep them while the output waits its session.
+ */
+type PackedColumns = Omit<TargetColumns, 'metaColumns'> & { readonly metaColumns: readonly (Float64Array | readonly TargetMetaValue[] | CodedTexts)[] };
+
+interface CodedTexts {
+  readonly texts: readonly (string | null)[];
+  readonly codes: Int32Array;
+}
 
 /** The output in columns; a strategy that attached its targets' columns (the factor kit) is packed without reading its targets. */
 export function packOutput(output: StrategyOutput, tickers: readonly string[]): PackedOutput {
-  const packed = attachedTargetColumns(output, tickers) ?? packTargets(output.targets, tickers);
-  if (!packed) return { raw: output };
+  const columns = attachedTargetColumns(output, tickers) ?? packTargets(output.targets, tickers);
+  if (!columns) return { raw: output };
+  const packed: PackedColumns = { ...columns, metaColumns: columns.metaColumns.map(codedTexts) };
   const keys = Object.keys(output);
   const rest: Record<string, unknown> = {};
   for (const key of keys) if (key !== 'targets') rest[key] = output[key as keyof StrategyOutput];
@@ -37,7 +50,7 @@ export function unpackOutput(message: PackedOutput, tickers: readonly string[]):
   let targets: SleeveTarget[] | null = null;
   for (const key of message.keys) {
     if (key === 'targets') {
-      Object.defineProperty(output, key, { enumerable: true, configurable: true, get: () => (targets ??= targetsFromColumns(packed, tickers)) });
+      Object.defineProperty(output, key, { enumerable: true, configurable: true, get: () => (targets ??= targetsFromColumns({ ...packed, metaColumns: packed.metaColumns.map(decodedTexts) }, tickers)) });
     } else output[key] = message.rest[key as keyof typeof message.rest];
   }
   const dense = denseColumns(packed, tickers.length);
@@ -45,7 +58,33 @@ export function unpackOutput(message: PackedOutput, tickers: readonly string[]):
   return output as unknown as StrategyOutput;
 }
 
-function denseColumns(packed: TargetColumns, size: number): Float64Array | null {
+/** A column of texts (or nulls) coded; any other column as it is. */
+function codedTexts(column: Float64Array | readonly TargetMetaValue[]): Float64Array | readonly TargetMetaValue[] | CodedTexts {
+  if (column instanceof Float64Array) return column;
+  const texts: (string | null)[] = [];
+  const codeOf = new Map<string | null, number>();
+  const codes = new Int32Array(column.length);
+  for (let k = 0; k < column.length; k++) {
+    const value = column[k]!;
+    if (typeof value === 'number') return column;
+    let code = codeOf.get(value);
+    if (code === undefined) {
+      code = texts.length;
+      texts.push(value);
+      codeOf.set(value, code);
+    }
+    codes[k] = code;
+  }
+  return { texts, codes };
+}
+
+function decodedTexts(column: Float64Array | readonly TargetMetaValue[] | CodedTexts): Float64Array | readonly TargetMetaValue[] {
+  if (column instanceof Float64Array || Array.isArray(column)) return column;
+  const { texts, codes } = column as CodedTexts;
+  return Array.from(codes, (code) => texts[code] as string | null);
+}
+
+function denseColumns(packed: PackedColumns, size: number): Float64Array | null {
   const dense = new Float64Array(size);
   const seen = new Uint8Array(size);
   for (let k = 0; k < packed.tickers.length; k++) {
