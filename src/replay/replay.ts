@@ -137,6 +137,7 @@ async function replaySessions(options: ReplayOptions, requested: readonly IsoDat
       const market = pointInTime(panel, date);
       const critical = (await prefetch?.offer(d, market, sharedOutputs)) ?? replaySessionBlocked(market, config.validation);
       const delistedNames = delistings.before(d);
+      const unpriced = unpricedNames(market.field('close'));
       for (const book of books) {
         const filled = fillPending(book, panel, d, config, flag);
         const delisted = delistedHoldings(book.ledger, delistedNames);
@@ -168,7 +169,7 @@ async function replaySessions(options: ReplayOptions, requested: readonly IsoDat
               },
               shares: book.ledger.shares,
               portfolioValue: mark.equity,
-              prices: carriedPrices(market.field('close'), book.ledger),
+              prices: carriedPrices(market.field('close'), unpriced, book.ledger),
               forced: new Set(),
               config: book.config,
               log,
@@ -312,16 +313,23 @@ function fillPending(book: Book, panel: MarketPanel, d: number, config: KairosCo
   return fills;
 }
 
-/** D's closes, with each held name that has none valued at its last price (flagged as carried). */
-function carriedPrices(closes: Float64Array, ledger: BookLedger): Float64Array {
+/** D's closes, with each held name that has none (`unpriced`, ascending) valued at its last price (flagged as carried). */
+function carriedPrices(closes: Float64Array, unpriced: readonly number[], ledger: BookLedger): Float64Array {
   let prices = closes;
-  for (let i = 0; i < closes.length; i++) {
-    if (ledger.shares[i] !== 0 && !Number.isFinite(closes[i]!)) {
+  for (const i of unpriced) {
+    if (ledger.shares[i] !== 0) {
       if (prices === closes) prices = closes.slice();
       prices[i] = ledger.lastPrice[i]!;
     }
   }
   return prices;
+}
+
+/** The names without a finite close at D, ascending: few on most sessions, asked by every book. */
+function unpricedNames(closes: Float64Array): number[] {
+  const names: number[] = [];
+  for (let i = 0; i < closes.length; i++) if (!Number.isFinite(closes[i]!)) names.push(i);
+  return names;
 }
 
 function delistedHoldings(ledger: BookLedger, delisted: readonly number[]): number[] {
