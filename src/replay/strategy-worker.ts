@@ -24,6 +24,8 @@ import type { MarketPanel, PointInTimeMarket } from '../data/panel.js';
 const data = workerData as StrategyWorkerData;
 const port = parentPort!;
 const calendar = new XnysCalendar();
+// The calendar's tables are built on first use (~60 ms): now, while the main thread loads the panel, not in the first session it waits for.
+calendar.isSession(calendar.firstDate);
 const log = createLogger(data.logLevel);
 const NOT_FORCED: ReadonlySet<string> = new Set();
 
