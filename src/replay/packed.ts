@@ -79,8 +79,8 @@ function codedTexts(column: Float64Array | readonly TargetMetaValue[]): Float64A
 }
 
 function decodedTexts(column: Float64Array | readonly TargetMetaValue[] | CodedTexts): Float64Array | readonly TargetMetaValue[] {
-  if (column instanceof Float64Array || Array.isArray(column)) return column;
-  const { texts, codes } = column as CodedTexts;
+  if (!('codes' in column)) return column;
+  const { texts, codes } = column;
   return Array.from(codes, (code) => texts[code] as string | null);
 }
 
